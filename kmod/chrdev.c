@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The character device front-end: /dev/mq/NAME, one device per queue, one
+ * cdev for the whole minor range (minor == queue id). The node carries the
+ * queue's mode, owner and group; the VFS checks them at open(2).
+ */
+
+#include <linux/module.h>
+#include <linux/fs.h>
+#include <linux/cdev.h>
+#include <linux/device.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "chrdev.h"
+
+static dev_t mq_devt;
+static unsigned int mq_minors;
+static struct cdev mq_cdev;
+static struct class *mq_class;
+
+static char *mq_devnode(struct device *dev, umode_t *mode, kuid_t *uid,
+			kgid_t *gid)
+{
+	struct mq_queue *q = dev_get_drvdata(dev);
+
+	if (mode || uid || gid) {
+		spin_lock(&q->lock);
+		if (mode)
+			*mode = q->mode;
+		if (uid)
+			*uid = q->uid;
+		if (gid)
+			*gid = q->gid;
+		spin_unlock(&q->lock);
+	}
+	return kasprintf(GFP_KERNEL, "mq/%s", dev_name(dev));
+}
+
+static const struct device_type mq_dev_type = {
+	.name = "mq_queue",
+	.devnode = mq_devnode,
+};
+
+static void mq_dev_release(struct device *dev)
+{
+	kfree(dev);
+}
+
+static int mq_chrdev_added(struct mq_queue *q)
+{
+	struct device *dev;
+	int err;
+
+	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	if (!dev)
+		return -ENOMEM;
+	device_initialize(dev);
+	dev->devt = MKDEV(MAJOR(mq_devt), q->id);
+	dev->class = mq_class;
+	dev->type = &mq_dev_type;
+	dev->release = mq_dev_release;
+	dev_set_drvdata(dev, q);
+	err = dev_set_name(dev, "%s", q->name);
+	if (!err)
+		err = device_add(dev);
+	if (err) {
+		put_device(dev);
+		return err;
+	}
+	q->dev = dev;
+	return 0;
+}
+
+static void mq_chrdev_removed(struct mq_queue *q)
+{
+	if (q->dev) {
+		device_unregister(q->dev);
+		q->dev = NULL;
+	}
+}
+
+/*
+ * devtmpfs sets a node's mode and owner only when it creates it, so new
+ * access is applied by creating the node again. Open fds are not affected.
+ */
+static int mq_chrdev_changed(struct mq_queue *q)
+{
+	mq_chrdev_removed(q);
+	return mq_chrdev_added(q);
+}
+
+const struct mq_queue_observer mq_chrdev_observer = {
+	.added = mq_chrdev_added,
+	.removed = mq_chrdev_removed,
+	.changed = mq_chrdev_changed,
+};
+
+static int mq_open(struct inode *inode, struct file *file)
+{
+	struct mq_queue *q = mq_queue_get_by_id(iminor(inode));
+
+	if (!q)
+		return -ENXIO;
+	atomic_inc(&q->open_fds);
+	file->private_data = q;
+	return stream_open(inode, file);
+}
+
+static int mq_release(struct inode *inode, struct file *file)
+{
+	struct mq_queue *q = file->private_data;
+
+	atomic_dec(&q->open_fds);
+	mq_queue_put(q);
+	return 0;
+}
+
+static bool mq_nonblock(struct kiocb *iocb)
+{
+	return (iocb->ki_filp->f_flags & O_NONBLOCK) ||
+	       (iocb->ki_flags & IOCB_NOWAIT);
+}
+
+static ssize_t mq_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	return mq_queue_read(iocb->ki_filp->private_data, to,
+			     mq_nonblock(iocb));
+}
+
+static ssize_t mq_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	return mq_queue_write(iocb->ki_filp->private_data, from,
+			      mq_nonblock(iocb));
+}
+
+static __poll_t mq_poll(struct file *file, poll_table *wait)
+{
+	return mq_queue_poll(file->private_data, file, wait);
+}
+
+static void mq_info_fill(struct mq_info *info, struct mq_queue *q)
+{
+	struct mq_queue_snapshot s;
+
+	mq_queue_snapshot(q, &s);
+	info->queue_id = q->id;
+	info->max_msg = s.lim.max_msg;
+	info->cap_msgs = s.lim.cap_msgs;
+	info->cap_bytes = s.lim.cap_bytes;
+	info->next_len = s.next_len;
+	info->depth_msgs = s.depth_msgs;
+	info->depth_bytes = s.depth_bytes;
+	info->peak_msgs = s.peak_msgs;
+	info->head_offset = s.head;
+	info->tail_offset = s.tail;
+	info->blocked_readers = s.blocked_readers;
+	info->blocked_writers = s.blocked_writers;
+	info->open_fds = s.open_fds;
+	info->msgs_in = s.msgs_in;
+	info->bytes_in = s.bytes_in;
+	info->msgs_out = s.msgs_out;
+	info->bytes_out = s.bytes_out;
+}
+
+static long mq_ioctl_info(struct mq_queue *q, void __user *uarg)
+{
+	struct mq_info info;
+	u32 usize;
+	int err;
+
+	if (get_user(usize, (u32 __user *)uarg))
+		return -EFAULT;
+	if (usize < MQ_INFO_SIZE_VER0 || usize > PAGE_SIZE)
+		return -EINVAL;
+	err = copy_struct_from_user(&info, sizeof(info), uarg, usize);
+	if (err)
+		return err;
+	if (info.flags || info.reserved0 || info.reserved1)
+		return -EINVAL;
+	if (READ_ONCE(q->dead))
+		return -EIDRM;
+
+	mq_info_fill(&info, q);
+	info.size = min_t(u32, usize, sizeof(info));
+	if (copy_to_user(uarg, &info, info.size))
+		return -EFAULT;
+	return 0;
+}
+
+static long mq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct mq_queue *q = file->private_data;
+
+	switch (cmd) {
+	case MQ_IOC_INFO:
+		return mq_ioctl_info(q, (void __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations mq_fops = {
+	.owner = THIS_MODULE,
+	.open = mq_open,
+	.release = mq_release,
+	.read_iter = mq_read_iter,
+	.write_iter = mq_write_iter,
+	.poll = mq_poll,
+	.unlocked_ioctl = mq_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = no_llseek,
+};
+
+/**
+ * mq_chrdev_init - reserve the device numbers and register the class
+ * @max_queues: number of minors to reserve, one per queue
+ *
+ * Return: 0 or a negative errno.
+ */
+int mq_chrdev_init(unsigned int max_queues)
+{
+	int err;
+
+	mq_minors = max_queues;
+	err = alloc_chrdev_region(&mq_devt, 0, mq_minors, "mq");
+	if (err)
+		return err;
+
+	mq_class = class_create(THIS_MODULE, "mq");
+	if (IS_ERR(mq_class)) {
+		err = PTR_ERR(mq_class);
+		goto err_region;
+	}
+
+	cdev_init(&mq_cdev, &mq_fops);
+	mq_cdev.owner = THIS_MODULE;
+	err = cdev_add(&mq_cdev, mq_devt, mq_minors);
+	if (err)
+		goto err_class;
+	return 0;
+
+err_class:
+	class_destroy(mq_class);
+err_region:
+	unregister_chrdev_region(mq_devt, mq_minors);
+	return err;
+}
+
+/**
+ * mq_chrdev_exit - undo mq_chrdev_init(); every queue is gone already
+ */
+void mq_chrdev_exit(void)
+{
+	cdev_del(&mq_cdev);
+	class_destroy(mq_class);
+	unregister_chrdev_region(mq_devt, mq_minors);
+}

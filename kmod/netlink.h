@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _MQ_NETLINK_H
+#define _MQ_NETLINK_H
+
+int mq_netlink_init(void);
+void mq_netlink_exit(void);
+
+#endif /* _MQ_NETLINK_H */
