@@ -28,6 +28,21 @@ struct mq_msg {
 	u8 data[];
 };
 
+/*
+ * A task asleep in read or write, on q->readers or q->writers, on its own
+ * stack. Whoever completes it does so under q->lock: fills @msg and @err,
+ * unlinks it, sets @done and wakes the task, which rechecks under the lock.
+ */
+struct mq_waiter {
+	struct list_head node;
+	struct task_struct *task;
+	struct mq_msg *msg;	/* reader: the message handed over; */
+				/* writer: the message to append */
+	size_t room;		/* reader: buffer size */
+	int err;		/* result when not 0 */
+	int done;
+};
+
 static DEFINE_MUTEX(mq_reg_lock);	/* registry: xarray, names, gen */
 static DEFINE_XARRAY_ALLOC(mq_queues);
 static u32 mq_next_id;
@@ -202,6 +217,278 @@ unsigned int mq_queue_generation(void)
 	return READ_ONCE(mq_reg_gen);
 }
 
+/* Under q->lock. */
+static bool mq_has_room(const struct mq_queue *q, size_t len)
+{
+	return q->depth_msgs < q->lim.cap_msgs &&
+	       q->depth_bytes + len <= q->lim.cap_bytes;
+}
+
+static void mq_poll_wake(struct mq_queue *q, __poll_t events)
+{
+	if (wq_has_sleeper(&q->pollq))
+		wake_up_interruptible_poll(&q->pollq, events);
+}
+
+/* Finish a sleeper's call; under q->lock. */
+static void mq_waiter_complete(struct mq_waiter *w, int err)
+{
+	list_del(&w->node);
+	w->err = err;
+	w->done = 1;
+	wake_up_process(w->task);
+}
+
+/* Append a message to the log; under q->lock, with room checked. */
+static void mq_append(struct mq_queue *q, struct mq_msg *m)
+{
+	m->offset = q->tail++;
+	list_add_tail(&m->node, &q->msgs);
+	q->depth_msgs++;
+	q->depth_bytes += m->len;
+	if (q->depth_msgs > q->peak_msgs)
+		q->peak_msgs = q->depth_msgs;
+	q->msgs_in++;
+	q->bytes_in += m->len;
+}
+
+/* Take the oldest message off the log; under q->lock. */
+static void mq_unlink(struct mq_queue *q, struct mq_msg *m)
+{
+	list_del(&m->node);
+	q->depth_msgs--;
+	q->depth_bytes -= m->len;
+	q->msgs_out++;
+	q->bytes_out += m->len;
+}
+
+/*
+ * Hand queued messages to sleeping readers; under q->lock. A reader whose
+ * buffer is too small for the oldest message gets -EMSGSIZE, as it would
+ * have without sleeping. Sleeping readers imply an empty log afterwards.
+ */
+static void mq_serve_readers(struct mq_queue *q)
+{
+	struct mq_waiter *w, *tmp;
+	struct mq_msg *m;
+
+	list_for_each_entry_safe(w, tmp, &q->readers, node) {
+		m = list_first_entry_or_null(&q->msgs, struct mq_msg, node);
+		if (!m)
+			return;
+		if (m->len > w->room) {
+			mq_waiter_complete(w, -EMSGSIZE);
+			continue;
+		}
+		mq_unlink(q, m);
+		w->msg = m;
+		mq_waiter_complete(w, 0);
+	}
+}
+
+/* Append sleeping writers' messages while they fit; under q->lock. */
+static void mq_serve_writers(struct mq_queue *q)
+{
+	struct mq_waiter *w, *tmp;
+
+	list_for_each_entry_safe(w, tmp, &q->writers, node) {
+		if (w->msg->len > q->lim.max_msg) {	/* lowered meanwhile */
+			mq_waiter_complete(w, -EMSGSIZE);
+			continue;
+		}
+		if (!mq_has_room(q, w->msg->len))
+			return;
+		mq_append(q, w->msg);
+		w->msg = NULL;
+		mq_waiter_complete(w, 0);
+	}
+}
+
+/* Fail every sleeper of a dead queue; under q->lock. */
+static void mq_fail_waiters(struct mq_queue *q)
+{
+	struct mq_waiter *w, *tmp;
+
+	list_for_each_entry_safe(w, tmp, &q->readers, node)
+		mq_waiter_complete(w, -EIDRM);
+	list_for_each_entry_safe(w, tmp, &q->writers, node)
+		mq_waiter_complete(w, -EIDRM);
+}
+
+/*
+ * Sleep on @list until completed or interrupted, counting in @count.
+ * Called and returns with q->lock held. Return: 0 when completed (w->err
+ * holds the result), or -ERESTARTSYS when a signal came first.
+ */
+static int mq_sleep(struct mq_queue *q, struct mq_waiter *w,
+		    struct list_head *list, u32 *count)
+{
+	int err = 0;
+
+	w->task = current;
+	w->done = 0;
+	list_add_tail(&w->node, list);
+	(*count)++;
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		spin_unlock(&q->lock);
+		schedule();
+		spin_lock(&q->lock);
+		if (w->done)
+			break;
+		if (signal_pending(current)) {
+			list_del(&w->node);
+			err = -ERESTARTSYS;
+			break;
+		}
+	}
+	(*count)--;
+	return err;
+}
+
+static struct mq_msg *mq_msg_alloc(struct mq_queue *q, size_t len)
+{
+	struct mem_cgroup *old = set_active_memcg(q->memcg);
+	struct mq_msg *m;
+
+	m = kvmalloc(struct_size(m, data, len), GFP_KERNEL_ACCOUNT);
+	set_active_memcg(old);
+	return m;
+}
+
+/**
+ * mq_queue_write - append one message
+ * @q: the queue
+ * @from: the whole message
+ * @nonblock: fail with -EAGAIN instead of waiting for room
+ *
+ * Return: the message length, or -EINVAL (empty), -EMSGSIZE (too big),
+ * -EAGAIN, -ERESTARTSYS, -EFAULT, -ENOMEM or -EIDRM; on error nothing was
+ * appended.
+ */
+ssize_t mq_queue_write(struct mq_queue *q, struct iov_iter *from,
+		       bool nonblock)
+{
+	size_t len = iov_iter_count(from);
+	struct mq_waiter w;
+	struct mq_msg *m;
+	int err;
+
+	if (len == 0)
+		return -EINVAL;
+	if (len > READ_ONCE(q->lim.max_msg))
+		return -EMSGSIZE;
+
+	m = mq_msg_alloc(q, len);
+	if (!m)
+		return -ENOMEM;
+	m->len = len;
+	if (!copy_from_iter_full(m->data, len, from)) {
+		kvfree(m);
+		return -EFAULT;
+	}
+	m->tstamp_ns = ktime_get_real_ns();
+
+	spin_lock(&q->lock);
+	if (q->dead) {
+		err = -EIDRM;
+	} else if (len > q->lim.max_msg) {
+		err = -EMSGSIZE;
+	} else if (mq_has_room(q, len) && list_empty(&q->writers)) {
+		mq_append(q, m);
+		mq_serve_readers(q);
+		m = NULL;
+		err = 0;
+	} else if (nonblock) {
+		err = -EAGAIN;
+	} else {
+		w.msg = m;
+		err = mq_sleep(q, &w, &q->writers, &q->blocked_writers);
+		if (!err) {
+			err = w.err;
+			m = w.msg;	/* NULL once appended for us */
+			if (!err)
+				mq_serve_readers(q);
+		}
+	}
+	spin_unlock(&q->lock);
+	if (m) {
+		kvfree(m);
+		return err;
+	}
+	mq_poll_wake(q, EPOLLIN | EPOLLRDNORM);
+	return len;
+}
+
+/* Put back a message whose copy to the reader failed; under q->lock. */
+static void mq_msg_unread(struct mq_queue *q, struct mq_msg *m)
+{
+	/* Every message still queued is younger: order is kept. */
+	list_add(&m->node, &q->msgs);
+	q->depth_msgs++;
+	q->depth_bytes += m->len;
+	q->msgs_out--;
+	q->bytes_out -= m->len;
+}
+
+/**
+ * mq_queue_read - remove and return the oldest message
+ * @q: the queue
+ * @to: where to copy it; too small a buffer gets -EMSGSIZE
+ * @nonblock: fail with -EAGAIN instead of waiting for a message
+ *
+ * Return: the message length, or -EMSGSIZE, -EAGAIN, -ERESTARTSYS, -EFAULT
+ * or -EIDRM; on error the message stays queued.
+ */
+ssize_t mq_queue_read(struct mq_queue *q, struct iov_iter *to, bool nonblock)
+{
+	size_t room = iov_iter_count(to);
+	struct mq_waiter w;
+	struct mq_msg *m;
+	int err = 0;
+
+	spin_lock(&q->lock);
+	m = list_first_entry_or_null(&q->msgs, struct mq_msg, node);
+	if (q->dead) {
+		err = -EIDRM;
+	} else if (m && m->len > room) {
+		err = -EMSGSIZE;
+	} else if (m) {
+		mq_unlink(q, m);
+	} else if (nonblock) {
+		err = -EAGAIN;
+	} else {
+		w.room = room;
+		w.msg = NULL;
+		err = mq_sleep(q, &w, &q->readers, &q->blocked_readers);
+		if (!err) {
+			err = w.err;
+			m = w.msg;
+		}
+	}
+	if (m)
+		mq_serve_writers(q);
+	spin_unlock(&q->lock);
+	if (err)
+		return err;
+
+	if (copy_to_iter(m->data, m->len, to) != m->len) {
+		spin_lock(&q->lock);
+		if (!q->dead) {
+			mq_msg_unread(q, m);
+			mq_serve_readers(q);
+			m = NULL;
+		}
+		spin_unlock(&q->lock);
+		kvfree(m);
+		return -EFAULT;
+	}
+	room = m->len;
+	kvfree(m);
+	mq_poll_wake(q, EPOLLOUT | EPOLLWRNORM);
+	return room;
+}
+
 /**
  * mq_queue_create - create a queue and its front-end objects
  * @name: a valid queue name
@@ -226,7 +513,8 @@ struct mq_queue *mq_queue_create(const char *name,
 	int err;
 
 	if (!mq_queue_name_valid(name)) {
-		NL_SET_ERR_MSG(extack, "invalid queue name: 1-64 of [A-Za-z0-9._-], not starting with '.'");
+		NL_SET_ERR_MSG(extack,
+			       "invalid queue name: 1-64 of [A-Za-z0-9._-], no leading '.'");
 		return ERR_PTR(-EINVAL);
 	}
 	mq_params_apply_limits(&lim, p);
@@ -241,8 +529,9 @@ struct mq_queue *mq_queue_create(const char *name,
 	strscpy(q->name, name, sizeof(q->name));
 	spin_lock_init(&q->lock);
 	INIT_LIST_HEAD(&q->msgs);
-	init_waitqueue_head(&q->readq);
-	init_waitqueue_head(&q->writeq);
+	INIT_LIST_HEAD(&q->readers);
+	INIT_LIST_HEAD(&q->writers);
+	init_waitqueue_head(&q->pollq);
 	q->lim = lim;
 	q->mode = MQ_DEFAULT_MODE;
 	q->uid = current_fsuid();
@@ -297,10 +586,10 @@ static void __mq_queue_delete(struct mq_queue *q)
 	list_splice_init(&q->msgs, &doomed);
 	q->depth_msgs = 0;
 	q->depth_bytes = 0;
+	mq_fail_waiters(q);
 	spin_unlock(&q->lock);
 
-	wake_up_all(&q->readq);
-	wake_up_all(&q->writeq);
+	wake_up_all(&q->pollq);
 	mq_msgs_free(&doomed);
 	mq_queue_put(q);	/* the registry's reference */
 }
@@ -361,222 +650,21 @@ int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
 	spin_lock(&q->lock);
 	q->lim = lim;
 	mq_params_apply_access(q, p);
+	/* Raised limits may let writers in, lowered ones may push them out. */
+	mq_serve_writers(q);
+	mq_serve_readers(q);
 	spin_unlock(&q->lock);
 	mq_reg_gen++;
-	/* Raised limits may let writers in, lowered ones may push them out. */
-	wake_up_all(&q->writeq);
+	wake_up_all(&q->pollq);
 
 	if (p->set & (MQ_P_MODE | MQ_P_UID | MQ_P_GID)) {
 		err = mq_observer->changed(q);
 		if (err)
-			NL_SET_ERR_MSG(extack, "access changed, but the device node could not be recreated");
+			NL_SET_ERR_MSG(extack,
+				       "access changed, but the device node was not recreated");
 	}
 out:
 	mutex_unlock(&mq_reg_lock);
-	return err;
-}
-
-/* Under q->lock. */
-static bool mq_has_room(const struct mq_queue *q, size_t len)
-{
-	return q->depth_msgs < q->lim.cap_msgs &&
-	       q->depth_bytes + len <= q->lim.cap_bytes;
-}
-
-static bool mq_writable(struct mq_queue *q, size_t len)
-{
-	bool ret;
-
-	spin_lock(&q->lock);
-	ret = q->dead || mq_has_room(q, len) || len > q->lim.max_msg;
-	spin_unlock(&q->lock);
-	return ret;
-}
-
-static bool mq_readable(struct mq_queue *q)
-{
-	bool ret;
-
-	spin_lock(&q->lock);
-	ret = q->dead || !list_empty(&q->msgs);
-	spin_unlock(&q->lock);
-	return ret;
-}
-
-static void mq_wake(struct wait_queue_head *wq)
-{
-	if (wq_has_sleeper(wq))
-		wake_up(wq);
-}
-
-static struct mq_msg *mq_msg_alloc(struct mq_queue *q, size_t len)
-{
-	struct mem_cgroup *old = set_active_memcg(q->memcg);
-	struct mq_msg *m;
-
-	m = kvmalloc(struct_size(m, data, len), GFP_KERNEL_ACCOUNT);
-	set_active_memcg(old);
-	return m;
-}
-
-/**
- * mq_queue_write - append one message
- * @q: the queue
- * @from: the whole message
- * @nonblock: fail with -EAGAIN instead of waiting for room
- *
- * Return: the message length, or -EINVAL (empty), -EMSGSIZE (too big),
- * -EAGAIN, -ERESTARTSYS, -EFAULT, -ENOMEM or -EIDRM; on error nothing was
- * appended.
- */
-ssize_t mq_queue_write(struct mq_queue *q, struct iov_iter *from,
-		       bool nonblock)
-{
-	size_t len = iov_iter_count(from);
-	struct mq_msg *m;
-	int err;
-
-	if (len == 0)
-		return -EINVAL;
-	if (len > READ_ONCE(q->lim.max_msg))
-		return -EMSGSIZE;
-	if (nonblock && !mq_writable(q, len))
-		return -EAGAIN;
-
-	m = mq_msg_alloc(q, len);
-	if (!m)
-		return -ENOMEM;
-	m->len = len;
-	if (!copy_from_iter_full(m->data, len, from)) {
-		err = -EFAULT;
-		goto err_free;
-	}
-
-	for (;;) {
-		spin_lock(&q->lock);
-		if (q->dead) {
-			err = -EIDRM;
-			goto err_unlock;
-		}
-		if (len > q->lim.max_msg) {	/* lowered while we waited */
-			err = -EMSGSIZE;
-			goto err_unlock;
-		}
-		if (mq_has_room(q, len))
-			break;
-		spin_unlock(&q->lock);
-		if (nonblock) {
-			err = -EAGAIN;
-			goto err_free;
-		}
-		atomic_inc(&q->blocked_writers);
-		err = wait_event_interruptible_exclusive(q->writeq,
-							 mq_writable(q, len));
-		atomic_dec(&q->blocked_writers);
-		if (err) {
-			/* Hand a wakeup meant for us to the next writer. */
-			mq_wake(&q->writeq);
-			goto err_free;
-		}
-	}
-	m->offset = q->tail++;
-	m->tstamp_ns = ktime_get_real_ns();
-	list_add_tail(&m->node, &q->msgs);
-	q->depth_msgs++;
-	q->depth_bytes += len;
-	if (q->depth_msgs > q->peak_msgs)
-		q->peak_msgs = q->depth_msgs;
-	q->msgs_in++;
-	q->bytes_in += len;
-	spin_unlock(&q->lock);
-	mq_wake(&q->readq);
-	return len;
-
-err_unlock:
-	spin_unlock(&q->lock);
-err_free:
-	kvfree(m);
-	return err;
-}
-
-/* Put back a message whose copy to the reader failed; under q->lock. */
-static void mq_msg_unread(struct mq_queue *q, struct mq_msg *m)
-{
-	/* Every message still queued is younger: order is kept. */
-	list_add(&m->node, &q->msgs);
-	q->depth_msgs++;
-	q->depth_bytes += m->len;
-	q->msgs_out--;
-	q->bytes_out -= m->len;
-}
-
-/**
- * mq_queue_read - remove and return the oldest message
- * @q: the queue
- * @to: where to copy it; too small a buffer gets -EMSGSIZE
- * @nonblock: fail with -EAGAIN instead of waiting for a message
- *
- * Return: the message length, or -EMSGSIZE, -EAGAIN, -ERESTARTSYS, -EFAULT
- * or -EIDRM; on error the message stays queued.
- */
-ssize_t mq_queue_read(struct mq_queue *q, struct iov_iter *to, bool nonblock)
-{
-	struct mq_msg *m;
-	size_t len;
-	int err;
-
-	for (;;) {
-		spin_lock(&q->lock);
-		if (q->dead) {
-			err = -EIDRM;
-			goto err_unlock;
-		}
-		m = list_first_entry_or_null(&q->msgs, struct mq_msg, node);
-		if (m)
-			break;
-		spin_unlock(&q->lock);
-		if (nonblock)
-			return -EAGAIN;
-		atomic_inc(&q->blocked_readers);
-		err = wait_event_interruptible_exclusive(q->readq,
-							 mq_readable(q));
-		atomic_dec(&q->blocked_readers);
-		if (err) {
-			mq_wake(&q->readq);
-			return err;
-		}
-	}
-	len = m->len;
-	if (len > iov_iter_count(to)) {
-		spin_unlock(&q->lock);
-		/* A reader with a larger buffer may be asleep behind us. */
-		mq_wake(&q->readq);
-		return -EMSGSIZE;
-	}
-	list_del(&m->node);
-	q->depth_msgs--;
-	q->depth_bytes -= len;
-	q->msgs_out++;
-	q->bytes_out += len;
-	spin_unlock(&q->lock);
-
-	if (copy_to_iter(m->data, len, to) != len) {
-		spin_lock(&q->lock);
-		if (!q->dead) {
-			mq_msg_unread(q, m);
-			m = NULL;
-		}
-		spin_unlock(&q->lock);
-		kvfree(m);
-		mq_wake(&q->readq);
-		return -EFAULT;
-	}
-	kvfree(m);
-	mq_wake(&q->writeq);
-	return len;
-
-err_unlock:
-	spin_unlock(&q->lock);
 	return err;
 }
 
@@ -594,8 +682,7 @@ __poll_t mq_queue_poll(struct mq_queue *q, struct file *file,
 {
 	__poll_t mask = 0;
 
-	poll_wait(file, &q->readq, wait);
-	poll_wait(file, &q->writeq, wait);
+	poll_wait(file, &q->pollq, wait);
 
 	spin_lock(&q->lock);
 	if (q->dead)
@@ -634,9 +721,9 @@ void mq_queue_snapshot(struct mq_queue *q, struct mq_queue_snapshot *s)
 	s->msgs_out = q->msgs_out;
 	s->bytes_out = q->bytes_out;
 	s->dead = q->dead;
+	s->blocked_readers = q->blocked_readers;
+	s->blocked_writers = q->blocked_writers;
 	spin_unlock(&q->lock);
-	s->blocked_readers = atomic_read(&q->blocked_readers);
-	s->blocked_writers = atomic_read(&q->blocked_writers);
 	s->open_fds = atomic_read(&q->open_fds);
 }
 

@@ -67,11 +67,13 @@ struct mq_queue {
 	u64 bytes_out;
 	bool dead;
 
-	atomic_t blocked_readers;
-	atomic_t blocked_writers;
+	struct list_head readers;	/* struct mq_waiter, FIFO */
+	struct list_head writers;	/* struct mq_waiter, FIFO */
+	u32 blocked_readers;
+	u32 blocked_writers;
+
 	atomic_t open_fds;
-	wait_queue_head_t readq;
-	wait_queue_head_t writeq;
+	wait_queue_head_t pollq;	/* poll(2) only; read/write use waiters */
 
 	struct mem_cgroup *memcg;	/* all queue memory is charged here */
 	struct device *dev;		/* owned by the chrdev front-end */

@@ -103,6 +103,7 @@ enum mq_cmd {
 
 	__MQ_CMD_MAX
 };
+
 #define MQ_CMD_MAX (__MQ_CMD_MAX - 1)
 
 enum mq_attr {
@@ -121,6 +122,7 @@ enum mq_attr {
 
 	__MQ_A_MAX
 };
+
 #define MQ_A_MAX (__MQ_A_MAX - 1)
 
 enum mq_stat {
@@ -141,6 +143,7 @@ enum mq_stat {
 
 	__MQ_STAT_MAX
 };
+
 #define MQ_STAT_MAX (__MQ_STAT_MAX - 1)
 
 /**
