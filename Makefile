@@ -36,7 +36,7 @@ HARNESS    := $(B)/kselftest/kselftest_harness.h
 all: module userspace tests
 
 deps:
-	@tools/vm/deps.sh build
+	@tools/vm/deps.sh all
 
 module:
 	@test -d "$(KDIR)" || { echo "make: kernel headers not found (KDIR=$(KDIR)); run 'tools/vm/deps.sh build' as root or set KDIR=" >&2; exit 1; }
@@ -75,17 +75,17 @@ $(B)/tests/%: tests/%.c tests/mqtest.h $(HARNESS) uapi/linux/mq.h
 	@mkdir -p $(B)/tests
 	$(CC) $(UCFLAGS) -Wno-sign-compare -Wno-missing-field-initializers -Wno-clobbered -I$(B)/kselftest $(NL_CFLAGS) -o $@ $< $(NL_LIBS) -lpthread
 
-check: all
-	tools/vm/run.sh check
+# The VM targets install their own dependencies first (when root), then
+# build in a fresh make so pkg-config sees freshly installed libraries.
+VM_MODE_check := check
+VM_MODE_vm    := shell
+VM_MODE_demo  := demo
+VM_MODE_bench := bench
 
-vm: all
-	tools/vm/run.sh shell
-
-demo: all
-	tools/vm/run.sh demo
-
-bench: all
-	tools/vm/run.sh bench
+check vm demo bench:
+	@tools/vm/deps.sh all
+	@$(MAKE) --no-print-directory all
+	tools/vm/run.sh $(VM_MODE_$@)
 
 install: module $(B)/mqctl
 	$(MAKE) -C $(KDIR) M=$(TOP) modules_install

@@ -1,0 +1,91 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# usage: tools/vm/deps.sh [build|all]
+#
+# Checks that the Debian 12 packages needed to build (build) or to build and
+# run the QEMU tests (all, the default) are installed. Quiet no-op when they
+# are. Otherwise, as root: apt-get update and install them; as another user:
+# print what is missing and the command to install it, and exit 1.
+#
+# The VM boots the kernel whose headers the module is built against: the
+# newest /usr/src/linux-headers-*-amd64 (as in the Makefile), so for `all`
+# the matching linux-image-KVER must be installed too (the metapackages
+# linux-headers-amd64 and linux-image-amd64 can point at different versions
+# on a machine that was not upgraded).
+
+set -euo pipefail
+
+what=${1:-all}
+
+build_pkgs=(build-essential gcc make pkg-config libnl-3-dev libnl-genl-3-dev
+	linux-headers-amd64 linux-source-6.1 sparse kmod xz-utils)
+run_pkgs=(linux-image-amd64 qemu-system-x86 busybox-static cpio gzip xz-utils
+	kmod iproute2 util-linux libc-bin coreutils dash)
+
+case $what in
+build) pkgs=("${build_pkgs[@]}") ;;
+all) pkgs=("${build_pkgs[@]}" "${run_pkgs[@]}") ;;
+*)
+	echo "usage: $0 [build|all]" >&2
+	exit 2
+	;;
+esac
+
+command -v dpkg-query >/dev/null || {
+	echo "deps.sh: dpkg-query not found: this needs Debian 12 (bookworm)" >&2
+	exit 1
+}
+
+# missing PKG...: those not installed.
+missing() {
+	local p
+	for p in "$@"; do
+		if [[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) != installed ]]; then
+			printf '%s\n' "$p"
+		fi
+	done | sort -u
+}
+
+# kver: the kernel version of the newest installed amd64 headers.
+kver() {
+	find /usr/src -maxdepth 1 -name 'linux-headers-*-amd64' -printf '%f\n' 2>/dev/null |
+		sed 's/^linux-headers-//' | sort -V | tail -n 1
+}
+
+# image_missing: linux-image-KVER when its kernel or modules are absent.
+image_missing() {
+	local k
+	k=$(kver)
+	if [[ $what == all && -n $k && (! -e /boot/vmlinuz-$k || ! -e /lib/modules/$k/modules.dep) ]]; then
+		printf 'linux-image-%s\n' "$k"
+	fi
+}
+
+mapfile -t miss < <(missing "${pkgs[@]}"; image_missing)
+((${#miss[@]} > 0)) || exit 0
+
+if ((EUID != 0)); then
+	echo "deps.sh: missing Debian packages: ${miss[*]}" >&2
+	echo "deps.sh: install them with:" >&2
+	echo "  sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${miss[*]}" >&2
+	exit 1
+fi
+
+echo "deps.sh: installing ${miss[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends "${miss[@]}"
+
+# Installing linux-headers-amd64 may have brought newer headers than the
+# installed image: add the matching image.
+mapfile -t miss < <(image_missing)
+if ((${#miss[@]} > 0)); then
+	apt-get install -y --no-install-recommends "${miss[@]}"
+fi
+
+mapfile -t miss < <(missing "${pkgs[@]}"; image_missing)
+if ((${#miss[@]} > 0)); then
+	echo "deps.sh: still missing after apt-get install: ${miss[*]}" >&2
+	exit 1
+fi
