@@ -77,12 +77,16 @@ $(B)/tests/%: tests/%.c tests/mqtest.h $(HARNESS) uapi/linux/mq.h
 
 # The VM targets install their own dependencies first (when root), then
 # build in a fresh make so pkg-config sees freshly installed libraries.
-VM_MODE_check := check
 VM_MODE_vm    := shell
 VM_MODE_demo  := demo
 VM_MODE_bench := bench
 
-check vm demo bench:
+check:
+	@tools/vm/deps.sh all
+	@$(MAKE) --no-print-directory all
+	tools/vm/check-all.sh
+
+vm demo bench:
 	@tools/vm/deps.sh all
 	@$(MAKE) --no-print-directory all
 	tools/vm/run.sh $(VM_MODE_$@)
@@ -92,6 +96,8 @@ install: module $(B)/mqctl
 	depmod -a $(KVER)
 	install -D -m 0755 $(B)/mqctl $(DESTDIR)/usr/local/sbin/mqctl
 	install -D -m 0644 tools/mqctl/mqctl.8 $(DESTDIR)/usr/local/share/man/man8/mqctl.8
+	install -D -m 0644 tools/mqctl/mqctl.bash-completion \
+		$(DESTDIR)/usr/share/bash-completion/completions/mqctl
 
 checkpatch:
 	tools/vm/checkpatch.sh

@@ -6,8 +6,9 @@
 # TAP, and ends with one line "N passed, N failed". Exit status 0 only when
 # nothing failed.
 #
-# Environment: MQ_KO (default /mq/mq.ko), TESTS ("chrdev netlink ..." to run
-# a subset of the binaries), SKIP_SHELL=1 to run only the binaries.
+# usage: run.sh [NAME...]   NAME: a binary without _test (chrdev, netlink,
+#                           ...) or "shell"; default: all of them.
+# Environment: MQ_KO (default /mq/mq.ko).
 
 cd "$(dirname "$0")" || exit 1
 MQ_KO=${MQ_KO:-/mq/mq.ko}
@@ -48,8 +49,9 @@ run_binary() {
 	fi
 }
 
-for t in ${TESTS:-$(ls ./*_test | sed 's|^\./||; s|_test$||')}; do
-	run_binary "${t}_test"
+want=${*:-$(ls ./*_test | sed 's|^\./||; s|_test$||') shell}
+for t in $want; do
+	[ "$t" = shell ] || run_binary "${t}_test"
 done
 
 # ---- shell-level tests ----
@@ -204,7 +206,7 @@ t_mqctl_without_module() {
 	echo "$out" | grep -q "not loaded"
 }
 
-if [ -z "$SKIP_SHELL" ]; then
+if echo " $want " | grep -q " shell "; then
 	echo "# ==== shell tests"
 	mq_loaded || insmod "$MQ_KO"
 	check echo_cat t_echo_cat

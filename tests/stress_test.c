@@ -261,6 +261,7 @@ static void mix_worker(const char *prefix, uint32_t seed, time_t until)
 
 				/* A child that holds the fd and dies. */
 				if (pid == 0) {
+					ualarm(20000, 0);
 					(void)!write(fd, "c", 1);
 					_exit(0);
 				}
