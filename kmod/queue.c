@@ -12,6 +12,8 @@
 #include <linux/xarray.h>
 #include <linux/mutex.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/task.h>
+#include <linux/sched/signal.h>
 #include <linux/memcontrol.h>
 #include <linux/cred.h>
 #include <linux/timekeeping.h>
@@ -31,16 +33,26 @@ struct mq_msg {
 /*
  * A task asleep in read or write, on q->readers or q->writers, on its own
  * stack. Whoever completes it does so under q->lock: fills @msg and @err,
- * unlinks it, sets @done and wakes the task, which rechecks under the lock.
+ * unlinks it, takes a reference to the task and only then publishes
+ * @done. The sleeper may return as soon as it sees @done, so nothing
+ * touches the waiter after that; the task is woken after the lock is
+ * dropped (struct mq_wake), as POSIX mqueue does with its wake_q.
  */
 struct mq_waiter {
 	struct list_head node;
 	struct task_struct *task;
+	u32 *count;		/* q->blocked_readers or q->blocked_writers */
 	struct mq_msg *msg;	/* reader: the message handed over; */
 				/* writer: the message to append */
 	size_t room;		/* reader: buffer size */
-	int err;		/* result when not 0 */
+	int err;		/* the call's result when not 0 */
 	int done;
+};
+
+/* Tasks to wake once q->lock is dropped. */
+struct mq_wake {
+	unsigned int n;
+	struct task_struct *tasks[4];
 };
 
 static DEFINE_MUTEX(mq_reg_lock);	/* registry: xarray, names, gen */
@@ -231,12 +243,35 @@ static void mq_poll_wake(struct mq_queue *q, __poll_t events)
 }
 
 /* Finish a sleeper's call; under q->lock. */
-static void mq_waiter_complete(struct mq_waiter *w, int err)
+static void mq_waiter_complete(struct mq_waiter *w, int err,
+			       struct mq_wake *wake)
 {
+	struct task_struct *task = w->task;
+
 	list_del(&w->node);
+	(*w->count)--;
 	w->err = err;
-	w->done = 1;
-	wake_up_process(w->task);
+	get_task_struct(task);
+	/* Pairs with mq_sleep()'s acquire: err and msg are seen first. */
+	smp_store_release(&w->done, 1);
+	/* From here on the waiter may be gone. */
+	if (wake->n < ARRAY_SIZE(wake->tasks)) {
+		wake->tasks[wake->n++] = task;
+	} else {
+		wake_up_process(task);
+		put_task_struct(task);
+	}
+}
+
+/* Wake the tasks completed under q->lock, after dropping it. */
+static void mq_wake_up(struct mq_wake *wake)
+{
+	while (wake->n) {
+		struct task_struct *task = wake->tasks[--wake->n];
+
+		wake_up_process(task);
+		put_task_struct(task);
+	}
 }
 
 /* Append a message to the log; under q->lock, with room checked. */
@@ -267,7 +302,7 @@ static void mq_unlink(struct mq_queue *q, struct mq_msg *m)
  * buffer is too small for the oldest message gets -EMSGSIZE, as it would
  * have without sleeping. Sleeping readers imply an empty log afterwards.
  */
-static void mq_serve_readers(struct mq_queue *q)
+static void mq_serve_readers(struct mq_queue *q, struct mq_wake *wake)
 {
 	struct mq_waiter *w, *tmp;
 	struct mq_msg *m;
@@ -277,73 +312,78 @@ static void mq_serve_readers(struct mq_queue *q)
 		if (!m)
 			return;
 		if (m->len > w->room) {
-			mq_waiter_complete(w, -EMSGSIZE);
+			mq_waiter_complete(w, -EMSGSIZE, wake);
 			continue;
 		}
 		mq_unlink(q, m);
 		w->msg = m;
-		mq_waiter_complete(w, 0);
+		mq_waiter_complete(w, 0, wake);
 	}
 }
 
 /* Append sleeping writers' messages while they fit; under q->lock. */
-static void mq_serve_writers(struct mq_queue *q)
+static void mq_serve_writers(struct mq_queue *q, struct mq_wake *wake)
 {
 	struct mq_waiter *w, *tmp;
 
 	list_for_each_entry_safe(w, tmp, &q->writers, node) {
 		if (w->msg->len > q->lim.max_msg) {	/* lowered meanwhile */
-			mq_waiter_complete(w, -EMSGSIZE);
+			mq_waiter_complete(w, -EMSGSIZE, wake);
 			continue;
 		}
 		if (!mq_has_room(q, w->msg->len))
 			return;
 		mq_append(q, w->msg);
 		w->msg = NULL;
-		mq_waiter_complete(w, 0);
+		mq_waiter_complete(w, 0, wake);
 	}
+	/* Only after a limit change can readers sleep on a non-empty log. */
+	mq_serve_readers(q, wake);
 }
 
 /* Fail every sleeper of a dead queue; under q->lock. */
-static void mq_fail_waiters(struct mq_queue *q)
+static void mq_fail_waiters(struct mq_queue *q, struct mq_wake *wake)
 {
 	struct mq_waiter *w, *tmp;
 
 	list_for_each_entry_safe(w, tmp, &q->readers, node)
-		mq_waiter_complete(w, -EIDRM);
+		mq_waiter_complete(w, -EIDRM, wake);
 	list_for_each_entry_safe(w, tmp, &q->writers, node)
-		mq_waiter_complete(w, -EIDRM);
+		mq_waiter_complete(w, -EIDRM, wake);
 }
 
 /*
- * Sleep on @list until completed or interrupted, counting in @count.
- * Called and returns with q->lock held. Return: 0 when completed (w->err
- * holds the result), or -ERESTARTSYS when a signal came first.
+ * Wait on @list until completed or interrupted, counted in @count.
+ * Called with q->lock held; returns with it released. Return: the result
+ * the completer set, or -ERESTARTSYS if a signal came first.
  */
 static int mq_sleep(struct mq_queue *q, struct mq_waiter *w,
 		    struct list_head *list, u32 *count)
+	__releases(&q->lock)
 {
-	int err = 0;
-
 	w->task = current;
+	w->count = count;
+	w->err = 0;
 	w->done = 0;
 	list_add_tail(&w->node, list);
 	(*count)++;
-	for (;;) {
+	while (!w->done) {
+		if (signal_pending(current)) {
+			list_del(&w->node);
+			(*count)--;
+			spin_unlock(&q->lock);
+			return -ERESTARTSYS;
+		}
 		set_current_state(TASK_INTERRUPTIBLE);
 		spin_unlock(&q->lock);
 		schedule();
+		/* Completed: the result is ours without the lock. */
+		if (smp_load_acquire(&w->done))
+			return w->err;
 		spin_lock(&q->lock);
-		if (w->done)
-			break;
-		if (signal_pending(current)) {
-			list_del(&w->node);
-			err = -ERESTARTSYS;
-			break;
-		}
 	}
-	(*count)--;
-	return err;
+	spin_unlock(&q->lock);
+	return w->err;
 }
 
 static struct mq_msg *mq_msg_alloc(struct mq_queue *q, size_t len)
@@ -370,9 +410,10 @@ ssize_t mq_queue_write(struct mq_queue *q, struct iov_iter *from,
 		       bool nonblock)
 {
 	size_t len = iov_iter_count(from);
+	struct mq_wake wake = { 0 };
 	struct mq_waiter w;
 	struct mq_msg *m;
-	int err;
+	int err = 0;
 
 	if (len == 0)
 		return -EINVAL;
@@ -387,7 +428,8 @@ ssize_t mq_queue_write(struct mq_queue *q, struct iov_iter *from,
 		kvfree(m);
 		return -EFAULT;
 	}
-	m->tstamp_ns = ktime_get_real_ns();
+	/* Coarse: a precise clock read per message costs more than it tells. */
+	m->tstamp_ns = ktime_get_coarse_real_ns();
 
 	spin_lock(&q->lock);
 	if (q->dead) {
@@ -396,23 +438,19 @@ ssize_t mq_queue_write(struct mq_queue *q, struct iov_iter *from,
 		err = -EMSGSIZE;
 	} else if (mq_has_room(q, len) && list_empty(&q->writers)) {
 		mq_append(q, m);
-		mq_serve_readers(q);
-		m = NULL;
-		err = 0;
+		mq_serve_readers(q, &wake);
 	} else if (nonblock) {
 		err = -EAGAIN;
 	} else {
 		w.msg = m;
+		/* Drops the lock; a completed writer's message is queued. */
 		err = mq_sleep(q, &w, &q->writers, &q->blocked_writers);
-		if (!err) {
-			err = w.err;
-			m = w.msg;	/* NULL once appended for us */
-			if (!err)
-				mq_serve_readers(q);
-		}
+		goto out;
 	}
 	spin_unlock(&q->lock);
-	if (m) {
+	mq_wake_up(&wake);
+out:
+	if (err) {
 		kvfree(m);
 		return err;
 	}
@@ -442,7 +480,8 @@ static void mq_msg_unread(struct mq_queue *q, struct mq_msg *m)
  */
 ssize_t mq_queue_read(struct mq_queue *q, struct iov_iter *to, bool nonblock)
 {
-	size_t room = iov_iter_count(to);
+	size_t len, room = iov_iter_count(to);
+	struct mq_wake wake = { 0 };
 	struct mq_waiter w;
 	struct mq_msg *m;
 	int err = 0;
@@ -455,38 +494,39 @@ ssize_t mq_queue_read(struct mq_queue *q, struct iov_iter *to, bool nonblock)
 		err = -EMSGSIZE;
 	} else if (m) {
 		mq_unlink(q, m);
+		mq_serve_writers(q, &wake);
 	} else if (nonblock) {
 		err = -EAGAIN;
 	} else {
 		w.room = room;
 		w.msg = NULL;
+		/* Drops the lock; a completed reader holds its message. */
 		err = mq_sleep(q, &w, &q->readers, &q->blocked_readers);
-		if (!err) {
-			err = w.err;
-			m = w.msg;
-		}
+		m = w.msg;
+		goto out;
 	}
-	if (m)
-		mq_serve_writers(q);
 	spin_unlock(&q->lock);
+	mq_wake_up(&wake);
+out:
 	if (err)
 		return err;
 
-	if (copy_to_iter(m->data, m->len, to) != m->len) {
+	len = m->len;
+	if (copy_to_iter(m->data, len, to) != len) {
 		spin_lock(&q->lock);
 		if (!q->dead) {
 			mq_msg_unread(q, m);
-			mq_serve_readers(q);
+			mq_serve_readers(q, &wake);
 			m = NULL;
 		}
 		spin_unlock(&q->lock);
+		mq_wake_up(&wake);
 		kvfree(m);
 		return -EFAULT;
 	}
-	room = m->len;
 	kvfree(m);
 	mq_poll_wake(q, EPOLLOUT | EPOLLWRNORM);
-	return room;
+	return len;
 }
 
 /**
@@ -575,6 +615,7 @@ err_unlock:
 /* Under mq_reg_lock. */
 static void __mq_queue_delete(struct mq_queue *q)
 {
+	struct mq_wake wake = { 0 };
 	LIST_HEAD(doomed);
 
 	xa_erase(&mq_queues, q->id);
@@ -586,8 +627,9 @@ static void __mq_queue_delete(struct mq_queue *q)
 	list_splice_init(&q->msgs, &doomed);
 	q->depth_msgs = 0;
 	q->depth_bytes = 0;
-	mq_fail_waiters(q);
+	mq_fail_waiters(q, &wake);
 	spin_unlock(&q->lock);
+	mq_wake_up(&wake);
 
 	wake_up_all(&q->pollq);
 	mq_msgs_free(&doomed);
@@ -630,6 +672,7 @@ int mq_queue_delete(struct mq_queue *q)
 int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
 		 struct netlink_ext_ack *extack)
 {
+	struct mq_wake wake = { 0 };
 	struct mq_limits lim;
 	int err;
 
@@ -651,9 +694,9 @@ int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
 	q->lim = lim;
 	mq_params_apply_access(q, p);
 	/* Raised limits may let writers in, lowered ones may push them out. */
-	mq_serve_writers(q);
-	mq_serve_readers(q);
+	mq_serve_writers(q, &wake);
 	spin_unlock(&q->lock);
+	mq_wake_up(&wake);
 	mq_reg_gen++;
 	wake_up_all(&q->pollq);
 
