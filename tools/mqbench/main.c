@@ -51,7 +51,7 @@ struct result {
 static struct bench_opts opts = {
 	.depth = 256,
 	.duration = 1.0,
-	.reps = 3,
+	.reps = 5,
 	.timeout = 120.0,
 	.mqctl = "mqctl",
 };
@@ -407,69 +407,124 @@ static int calibrate(const struct mech_ops *m, const struct mech_ctx *ctx,
 
 static char progress_prefix[128];
 
-static void run_cell(const struct mech_ops *m, const struct cell *cell,
-		     struct result *res, int index, int ncells)
-{
-	struct mech_ctx ctx = {
-		.opts = &opts,
-		.cell = *cell,
-		.seq = cell_seq++,
-		.fd = { -1, -1 },
-	};
-	struct run_result r;
-	char rate[32];
-	int i;
+/* One mechanism's part of a cell, alive from setup to teardown. */
+struct cell_run {
+	const struct mech_ops *m;
+	struct mech_ctx ctx;
+	struct result *res;
+	bool live;		/* set up, calibrated, no run failed */
+};
 
+static void cell_prefix(const struct cell *cell, int index, int ncells)
+{
 	snprintf(progress_prefix, sizeof(progress_prefix),
-		 "%s: [%2d/%d] %-14s %6zu B %dx%d:", progname, index, ncells,
-		 m->name, cell->msg_bytes, cell->producers, cell->consumers);
-	progress(progress_prefix, "%s", "");
+		 "%s: [%2d/%d] %6zu B %dx%d:", progname, index, ncells,
+		 cell->msg_bytes, cell->producers, cell->consumers);
+}
+
+static void cell_fail(struct cell_run *cr)
+{
+	if (cr->m->teardown)
+		cr->m->teardown(&cr->ctx);
+	cr->live = false;
+	cr->res->state = interrupted() ? CELL_NOT_RUN : CELL_FAILED;
+}
+
+/* Set up one mechanism for a cell and calibrate its message count. */
+static void cell_start(struct cell_run *cr, const struct cell *cell)
+{
+	struct result *res = cr->res;
+
+	memset(&cr->ctx, 0, sizeof(cr->ctx));
+	cr->ctx.opts = &opts;
+	cr->ctx.cell = *cell;
+	cr->ctx.seq = cell_seq++;
+	cr->ctx.fd[0] = cr->ctx.fd[1] = -1;
+	cr->live = false;
 	res->state = CELL_FAILED;
-	if (m->setup(&ctx))
-		goto out;
+	progress(progress_prefix, " %s", cr->m->name);
+	if (cr->m->setup(&cr->ctx)) {
+		res->state = interrupted() ? CELL_NOT_RUN : CELL_FAILED;
+		progress(progress_prefix, " (setup FAILED)");
+		return;
+	}
+	cr->live = true;
 	if (opts.msgs) {
 		res->per_producer = opts.msgs;
-	} else {
-		progress(progress_prefix, " calibrating...");
-		if (calibrate(m, &ctx, &res->per_producer))
-			goto teardown;
+	} else if (calibrate(cr->m, &cr->ctx, &res->per_producer)) {
+		cell_fail(cr);
+		progress(progress_prefix, " (calibration FAILED)");
+		return;
 	}
-	progress(progress_prefix, " %lu msgs x %d producer%s:",
-		 res->per_producer,
-		 cell->producers, cell->producers > 1 ? "s" : "");
-	for (i = 0; i < opts.reps; i++) {
-		if (interrupted() ||
-		    run_cell_once(m, &ctx, res->per_producer, &r))
-			goto teardown;
-		res->runs[res->nruns++] = r.messages / r.seconds;
-		fmt_rate(rate, sizeof(rate), r.messages / r.seconds);
-		progress(progress_prefix, " %s (%.2fs)", rate, r.seconds);
-		/* A short calibration run can be off: correct it once. */
-		if (!opts.msgs && !i && opts.reps > 1 &&
-		    (r.seconds > opts.duration * 1.5 ||
-		     r.seconds < opts.duration / 1.5)) {
-			double f = opts.duration / r.seconds;
+	progress(progress_prefix, " %lu", res->per_producer);
+}
 
-			f = f > 4 ? 4 : (f < 0.25 ? 0.25 : f);
-			res->per_producer = scale_msgs(res->per_producer, f);
-			progress(progress_prefix, " [now %lu msgs]",
-				 res->per_producer);
-		}
+/* One measured run of one mechanism. */
+static void cell_rep(struct cell_run *cr, int rep)
+{
+	struct result *res = cr->res;
+	struct run_result r;
+	char rate[32];
+
+	if (!cr->live)
+		return;
+	if (interrupted() ||
+	    run_cell_once(cr->m, &cr->ctx, res->per_producer, &r)) {
+		cell_fail(cr);
+		progress(progress_prefix, " %s FAILED", cr->m->name);
+		return;
 	}
-	res->rate = median(res->runs, res->nruns);
-	res->state = CELL_OK;
-teardown:
-	if (m->teardown)
-		m->teardown(&ctx);
-out:
-	if (res->state != CELL_OK && interrupted())
-		res->state = CELL_NOT_RUN;
-	if (res->state == CELL_OK) {
-		fmt_rate(rate, sizeof(rate), res->rate);
-		progress(progress_prefix, " -> %s msgs/s\n", rate);
-	} else {
-		progress(progress_prefix, " %s\n",
-			 interrupted() ? "interrupted" : "FAILED");
+	res->runs[res->nruns++] = r.messages / r.seconds;
+	fmt_rate(rate, sizeof(rate), r.messages / r.seconds);
+	progress(progress_prefix, " %s %s", cr->m->name, rate);
+	/* A short calibration run can be off: correct it once. */
+	if (!opts.msgs && !rep && opts.reps > 1 &&
+	    (r.seconds > opts.duration * 1.5 ||
+	     r.seconds < opts.duration / 1.5)) {
+		double f = opts.duration / r.seconds;
+
+		f = f > 4 ? 4 : (f < 0.25 ? 0.25 : f);
+		res->per_producer = scale_msgs(res->per_producer, f);
+	}
+}
+
+static void cell_end(struct cell_run *cr)
+{
+	if (!cr->live)
+		return;
+	cr->res->rate = median(cr->res->runs, cr->res->nruns);
+	cr->res->state = CELL_OK;
+	if (cr->m->teardown)
+		cr->m->teardown(&cr->ctx);
+	cr->live = false;
+}
+
+/*
+ * A cell: every selected mechanism is set up and calibrated, then the
+ * measured runs alternate between mechanisms (A B C, A B C, ...), so a
+ * slow phase of the machine hits all of them alike, not one.
+ */
+static void run_cell(struct cell_run *crs, unsigned int n, const struct cell *cell,
+		     int index, int ncells)
+{
+	unsigned int i;
+	int rep;
+
+	cell_prefix(cell, index, ncells);
+	progress(progress_prefix, " calibrating (msgs/producer):");
+	for (i = 0; i < n && !interrupted(); i++)
+		cell_start(&crs[i], cell);
+	progress(progress_prefix, "\n");
+	for (rep = 0; rep < opts.reps && !interrupted(); rep++) {
+		progress(progress_prefix, " run %d/%d:", rep + 1, opts.reps);
+		for (i = 0; i < n; i++)
+			cell_rep(&crs[i], rep);
+		progress(progress_prefix, "\n");
+	}
+	for (i = 0; i < n; i++) {
+		if (interrupted() && crs[i].live)
+			cell_fail(&crs[i]);
+		cell_end(&crs[i]);
 	}
 }
 
@@ -593,6 +648,8 @@ static void print_table(FILE *out)
 	else
 		fprintf(out, "  N is calibrated per cell by warm-up runs, and corrected once if the first\n"
 			"  measured run is off by more than 1.5x (see stderr).\n");
+	fprintf(out, "  In each cell the measured runs alternate between mechanisms (A B C, A B C,\n"
+		"  ...), so a slow phase of the machine hits all of them alike.\n");
 	notes_print(out, note_rank);
 	fflush(out);
 }
@@ -706,16 +763,24 @@ int main(int argc, char **argv)
 	for (s = 0; s < opts.nsizes && !interrupted(); s++) {
 		for (p = 0; p < opts.npairs && !interrupted(); p++) {
 			struct cell cell = make_cell(s, p);
+			struct cell_run crs[NMECHS];
+			unsigned int n = 0;
 
-			for (i = 0; i < NMECHS && !interrupted(); i++) {
+			for (i = 0; i < NMECHS; i++) {
 				struct result *res = &results[s][p][i];
 
 				if (!selected[i] || res->state == CELL_NA)
 					continue;
-				run_cell(mechs[i], &cell, res, ++index, ncells);
-				if (res->state != CELL_OK)
-					status = EXIT_RUN_FAILED;
+				crs[n].m = mechs[i];
+				crs[n].res = res;
+				n++;
 			}
+			if (!n)
+				continue;
+			run_cell(crs, n, &cell, ++index, ncells);
+			for (i = 0; i < n; i++)
+				if (crs[i].res->state != CELL_OK)
+					status = EXIT_RUN_FAILED;
 		}
 	}
 	restore_all();
