@@ -26,8 +26,9 @@ static char *mq_devnode(struct device *dev, umode_t *mode, kuid_t *uid,
 
 	if (mode || uid || gid) {
 		spin_lock(&q->lock);
+		/* devtmpfs turns a mode of 0 into 0600: keep the type bit. */
 		if (mode)
-			*mode = q->mode;
+			*mode = S_IFCHR | q->mode;
 		if (uid)
 			*uid = q->uid;
 		if (gid)
@@ -69,6 +70,7 @@ static int mq_chrdev_added(struct mq_queue *q)
 		return err;
 	}
 	q->dev = dev;
+	q->devt = new_encode_dev(dev->devt);
 	return 0;
 }
 
@@ -82,7 +84,9 @@ static void mq_chrdev_removed(struct mq_queue *q)
 
 /*
  * devtmpfs sets a node's mode and owner only when it creates it, so new
- * access is applied by creating the node again. Open fds are not affected.
+ * access is applied by creating the node again (same dev_t). Open fds are
+ * not affected; an open(2) racing with the change may fail with ENOENT or
+ * EACCES while the node is replaced.
  */
 static int mq_chrdev_changed(struct mq_queue *q)
 {
@@ -169,17 +173,19 @@ static long mq_ioctl_info(struct mq_queue *q, void __user *uarg)
 	u32 usize;
 	int err;
 
+	if (READ_ONCE(q->dead))
+		return -EIDRM;
 	if (get_user(usize, (u32 __user *)uarg))
 		return -EFAULT;
-	if (usize < MQ_INFO_SIZE_VER0 || usize > PAGE_SIZE)
+	if (usize < MQ_INFO_SIZE_VER0)
 		return -EINVAL;
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
 	err = copy_struct_from_user(&info, sizeof(info), uarg, usize);
 	if (err)
 		return err;
 	if (info.flags || info.reserved0 || info.reserved1)
 		return -EINVAL;
-	if (READ_ONCE(q->dead))
-		return -EIDRM;
 
 	mq_info_fill(&info, q);
 	info.size = min_t(u32, usize, sizeof(info));

@@ -9,6 +9,7 @@
 #include <linux/kdev_t.h>
 #include <linux/cred.h>
 #include <net/genetlink.h>
+#include <net/sock.h>
 
 #include "netlink.h"
 #include "queue.h"
@@ -96,8 +97,7 @@ static int mq_nl_fill_queue(struct sk_buff *skb, struct mq_queue *q, u8 cmd,
 	    nla_put_u32(skb, MQ_A_QUEUE_MODE, s.mode) ||
 	    nla_put_u32(skb, MQ_A_QUEUE_UID, from_kuid_munged(ns, s.uid)) ||
 	    nla_put_u32(skb, MQ_A_QUEUE_GID, from_kgid_munged(ns, s.gid)) ||
-	    (q->dev && nla_put_u32(skb, MQ_A_QUEUE_DEVT,
-				   new_encode_dev(q->dev->devt))) ||
+	    (q->devt && nla_put_u32(skb, MQ_A_QUEUE_DEVT, q->devt)) ||
 	    mq_nl_put_stats(skb, &s)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
@@ -137,10 +137,16 @@ static struct mq_queue *mq_nl_queue_from_attrs(struct genl_info *info)
 	return q;
 }
 
-static int mq_nl_parse_params(struct genl_info *info,
+/* uid and gid are read and shown in the requesting socket's namespace. */
+static struct user_namespace *mq_nl_user_ns(struct sk_buff *skb)
+{
+	return sk_user_ns(NETLINK_CB(skb).sk);
+}
+
+static int mq_nl_parse_params(struct sk_buff *skb, struct genl_info *info,
 			      struct mq_queue_params *p)
 {
-	struct user_namespace *ns = current_user_ns();
+	struct user_namespace *ns = mq_nl_user_ns(skb);
 	struct nlattr **a = info->attrs;
 
 	memset(p, 0, sizeof(*p));
@@ -192,7 +198,7 @@ static int mq_nl_queue_new(struct sk_buff *skb, struct genl_info *info)
 		GENL_SET_ERR_MSG(info, "missing queue name");
 		return -EINVAL;
 	}
-	err = mq_nl_parse_params(info, &p);
+	err = mq_nl_parse_params(skb, info, &p);
 	if (err)
 		return err;
 	q = mq_queue_create(nla_data(name), &p, info->extack);
@@ -227,9 +233,10 @@ static int mq_nl_queue_set(struct sk_buff *skb, struct genl_info *info)
 {
 	struct mq_queue_params p;
 	struct mq_queue *q;
+	bool applied;
 	int err;
 
-	err = mq_nl_parse_params(info, &p);
+	err = mq_nl_parse_params(skb, info, &p);
 	if (err)
 		return err;
 	if (!p.set) {
@@ -239,8 +246,8 @@ static int mq_nl_queue_set(struct sk_buff *skb, struct genl_info *info)
 	q = mq_nl_queue_from_attrs(info);
 	if (IS_ERR(q))
 		return PTR_ERR(q);
-	err = mq_queue_set(q, &p, info->extack);
-	if (!err)
+	err = mq_queue_set(q, &p, info->extack, &applied);
+	if (applied)
 		mq_nl_notify(q, MQ_CMD_QUEUE_SET);
 	mq_queue_put(q);
 	return err;
@@ -260,7 +267,7 @@ static int mq_nl_queue_get(struct sk_buff *skb, struct genl_info *info)
 		goto out;
 	}
 	err = mq_nl_fill_queue(msg, q, MQ_CMD_QUEUE_GET, info->snd_portid,
-			       info->snd_seq, 0, current_user_ns(), NULL);
+			       info->snd_seq, 0, mq_nl_user_ns(skb), NULL);
 	if (err) {
 		nlmsg_free(msg);
 		goto out;
@@ -283,7 +290,7 @@ static int mq_nl_queue_dump(struct sk_buff *skb, struct netlink_callback *cb)
 		err = mq_nl_fill_queue(skb, q, MQ_CMD_QUEUE_GET,
 				       NETLINK_CB(cb->skb).portid,
 				       cb->nlh->nlmsg_seq, NLM_F_MULTI,
-				       current_user_ns(), cb);
+				       mq_nl_user_ns(cb->skb), cb);
 		mq_queue_put(q);
 		if (err)
 			break;

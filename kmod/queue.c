@@ -2,9 +2,14 @@
 /*
  * The queue core. A queue is an append-only log of messages with 64-bit
  * offsets; readers remove the oldest. One spinlock per queue guards the
- * list and the counters; payloads are copied to and from user memory
- * outside it. Waiters sleep exclusively (one woken per message or per
- * freed slot) and pass a wakeup on when they leave without using it.
+ * list, the counters and the lists of sleeping readers and writers;
+ * payloads are copied to and from user memory outside it.
+ *
+ * Sleepers are served in FIFO order by handoff, as POSIX mqueue does: a
+ * writer gives its message straight to the first sleeping reader whose
+ * buffer fits it, and a reader that frees room appends the first sleeping
+ * writer's message for it. Exactly the tasks that can make progress are
+ * woken, after the lock is dropped, and they find their work done.
  */
 
 #include <linux/slab.h>
@@ -42,12 +47,17 @@ struct mq_waiter {
 	struct list_head node;
 	struct task_struct *task;
 	u32 *count;		/* q->blocked_readers or q->blocked_writers */
-	struct mq_msg *msg;	/* reader: the message handed over; */
-				/* writer: the message to append */
-	size_t room;		/* reader: buffer size */
+	struct mq_msg *msg;	/* reader: the message handed over; writer:
+				 * the message to append, NULL while it
+				 * waits to copy one (see mq_wait_pin())
+				 */
+	size_t len;		/* reader: buffer size; writer: message size */
 	int err;		/* the call's result when not 0 */
 	int done;
 };
+
+/* A writer's result: copy the message again, there is room for it now. */
+#define MQ_RETRY	1
 
 /* Tasks to wake once q->lock is dropped. */
 struct mq_wake {
@@ -78,7 +88,9 @@ bool mq_queue_name_valid(const char *name)
 	for (i = 0; i < len; i++) {
 		char c = name[i];
 
-		if (!isalnum(c) && c != '.' && c != '_' && c != '-')
+		/* The kernel's isalnum() takes Latin-1 letters too. */
+		if (!isascii(c) || (!isalnum(c) && c != '.' && c != '_' &&
+				    c != '-'))
 			return false;
 	}
 	return true;
@@ -138,7 +150,7 @@ static void mq_queue_release(struct kref *ref)
 
 	mq_msgs_free(&q->msgs);
 	mem_cgroup_put(q->memcg);
-	kfree(q);
+	kfree_rcu(q, rcu);	/* mq_queue_get_by_id() may be looking */
 }
 
 /**
@@ -190,11 +202,12 @@ struct mq_queue *mq_queue_get_by_id(u32 id)
 {
 	struct mq_queue *q;
 
-	mutex_lock(&mq_reg_lock);
+	/* open(2) must not wait behind device registration. */
+	rcu_read_lock();
 	q = xa_load(&mq_queues, id);
-	if (q)
-		mq_queue_get(q);
-	mutex_unlock(&mq_reg_lock);
+	if (q && !kref_get_unless_zero(&q->ref))
+		q = NULL;
+	rcu_read_unlock();
 	return q;
 }
 
@@ -229,6 +242,12 @@ unsigned int mq_queue_generation(void)
 	return READ_ONCE(mq_reg_gen);
 }
 
+/* Under mq_reg_lock. */
+static void mq_reg_changed(void)
+{
+	WRITE_ONCE(mq_reg_gen, mq_reg_gen + 1);
+}
+
 /* Under q->lock. */
 static bool mq_has_room(const struct mq_queue *q, size_t len)
 {
@@ -242,14 +261,22 @@ static void mq_poll_wake(struct mq_queue *q, __poll_t events)
 		wake_up_interruptible_poll(&q->pollq, events);
 }
 
+/* Take a sleeper off its list; under q->lock. */
+static void mq_waiter_unlink(struct mq_queue *q, struct mq_waiter *w)
+{
+	list_del(&w->node);
+	(*w->count)--;
+	if (w->count == &q->blocked_writers && w->msg)
+		q->pinned_bytes -= w->len;
+}
+
 /* Finish a sleeper's call; under q->lock. */
-static void mq_waiter_complete(struct mq_waiter *w, int err,
-			       struct mq_wake *wake)
+static void mq_waiter_complete(struct mq_queue *q, struct mq_waiter *w,
+			       int err, struct mq_wake *wake)
 {
 	struct task_struct *task = w->task;
 
-	list_del(&w->node);
-	(*w->count)--;
+	mq_waiter_unlink(q, w);
 	w->err = err;
 	get_task_struct(task);
 	/* Pairs with mq_sleep()'s acquire: err and msg are seen first. */
@@ -311,34 +338,53 @@ static void mq_serve_readers(struct mq_queue *q, struct mq_wake *wake)
 		m = list_first_entry_or_null(&q->msgs, struct mq_msg, node);
 		if (!m)
 			return;
-		if (m->len > w->room) {
-			mq_waiter_complete(w, -EMSGSIZE, wake);
+		if (m->len > w->len) {
+			mq_waiter_complete(q, w, -EMSGSIZE, wake);
 			continue;
 		}
 		mq_unlink(q, m);
 		w->msg = m;
-		mq_waiter_complete(w, 0, wake);
+		mq_waiter_complete(q, w, 0, wake);
 	}
 }
 
-/* Append sleeping writers' messages while they fit; under q->lock. */
+/*
+ * Serve sleeping writers in order while their messages fit: append a
+ * held message, or tell a writer without one to copy it now. Under
+ * q->lock.
+ */
 static void mq_serve_writers(struct mq_queue *q, struct mq_wake *wake)
 {
 	struct mq_waiter *w, *tmp;
 
 	list_for_each_entry_safe(w, tmp, &q->writers, node) {
-		if (w->msg->len > q->lim.max_msg) {	/* lowered meanwhile */
-			mq_waiter_complete(w, -EMSGSIZE, wake);
+		if (!mq_has_room(q, w->len)) {
+			if (w->msg || q->pinned_bytes + w->len > q->lim.cap_bytes)
+				break;
+			mq_waiter_complete(q, w, MQ_RETRY, wake);
 			continue;
 		}
-		if (!mq_has_room(q, w->msg->len))
-			return;
+		if (!w->msg) {
+			mq_waiter_complete(q, w, MQ_RETRY, wake);
+			continue;
+		}
+		q->pinned_bytes -= w->len;
 		mq_append(q, w->msg);
-		w->msg = NULL;
-		mq_waiter_complete(w, 0, wake);
+		w->msg = NULL;		/* the log's now, and no longer pinned */
+		mq_waiter_complete(q, w, 0, wake);
 	}
 	/* Only after a limit change can readers sleep on a non-empty log. */
 	mq_serve_readers(q, wake);
+}
+
+/* After max-msg was lowered: writers holding larger messages fail. */
+static void mq_fail_oversize_writers(struct mq_queue *q, struct mq_wake *wake)
+{
+	struct mq_waiter *w, *tmp;
+
+	list_for_each_entry_safe(w, tmp, &q->writers, node)
+		if (w->len > q->lim.max_msg)
+			mq_waiter_complete(q, w, -EMSGSIZE, wake);
 }
 
 /* Fail every sleeper of a dead queue; under q->lock. */
@@ -347,9 +393,9 @@ static void mq_fail_waiters(struct mq_queue *q, struct mq_wake *wake)
 	struct mq_waiter *w, *tmp;
 
 	list_for_each_entry_safe(w, tmp, &q->readers, node)
-		mq_waiter_complete(w, -EIDRM, wake);
+		mq_waiter_complete(q, w, -EIDRM, wake);
 	list_for_each_entry_safe(w, tmp, &q->writers, node)
-		mq_waiter_complete(w, -EIDRM, wake);
+		mq_waiter_complete(q, w, -EIDRM, wake);
 }
 
 /*
@@ -361,6 +407,8 @@ static int mq_sleep(struct mq_queue *q, struct mq_waiter *w,
 		    struct list_head *list, u32 *count)
 	__releases(&q->lock)
 {
+	struct mq_wake wake = { 0 };
+
 	w->task = current;
 	w->count = count;
 	w->err = 0;
@@ -369,9 +417,12 @@ static int mq_sleep(struct mq_queue *q, struct mq_waiter *w,
 	(*count)++;
 	while (!w->done) {
 		if (signal_pending(current)) {
-			list_del(&w->node);
-			(*count)--;
+			mq_waiter_unlink(q, w);
+			/* Writers behind us may fit where we did not. */
+			if (list == &q->writers)
+				mq_serve_writers(q, &wake);
 			spin_unlock(&q->lock);
+			mq_wake_up(&wake);
 			return -ERESTARTSYS;
 		}
 		set_current_state(TASK_INTERRUPTIBLE);
@@ -384,6 +435,30 @@ static int mq_sleep(struct mq_queue *q, struct mq_waiter *w,
 	}
 	spin_unlock(&q->lock);
 	return w->err;
+}
+
+/*
+ * Sleeping writers hold their messages, charged to the queue's owner, but
+ * never more than a queue's worth (cap_bytes) of them at once. A writer
+ * past that waits here without a message until its message would fit,
+ * then copies it again. Return: 0 (copy again), -ERESTARTSYS or -EIDRM.
+ */
+static int mq_wait_pin(struct mq_queue *q, size_t len)
+{
+	struct mq_waiter w = { .msg = NULL, .len = len };
+	int err;
+
+	spin_lock(&q->lock);
+	if (q->dead) {
+		spin_unlock(&q->lock);
+		return -EIDRM;
+	}
+	if (mq_has_room(q, len) || q->pinned_bytes + len <= q->lim.cap_bytes) {
+		spin_unlock(&q->lock);
+		return 0;
+	}
+	err = mq_sleep(q, &w, &q->writers, &q->blocked_writers);
+	return err == MQ_RETRY ? 0 : err;
 }
 
 static struct mq_msg *mq_msg_alloc(struct mq_queue *q, size_t len)
@@ -413,13 +488,15 @@ ssize_t mq_queue_write(struct mq_queue *q, struct iov_iter *from,
 	struct mq_wake wake = { 0 };
 	struct mq_waiter w;
 	struct mq_msg *m;
-	int err = 0;
+	int err;
 
+	if (READ_ONCE(q->dead))
+		return -EIDRM;
 	if (len == 0)
 		return -EINVAL;
 	if (len > READ_ONCE(q->lim.max_msg))
 		return -EMSGSIZE;
-
+again:
 	m = mq_msg_alloc(q, len);
 	if (!m)
 		return -ENOMEM;
@@ -431,6 +508,7 @@ ssize_t mq_queue_write(struct mq_queue *q, struct iov_iter *from,
 	/* Coarse: a precise clock read per message costs more than it tells. */
 	m->tstamp_ns = ktime_get_coarse_real_ns();
 
+	err = 0;
 	spin_lock(&q->lock);
 	if (q->dead) {
 		err = -EIDRM;
@@ -441,11 +519,21 @@ ssize_t mq_queue_write(struct mq_queue *q, struct iov_iter *from,
 		mq_serve_readers(q, &wake);
 	} else if (nonblock) {
 		err = -EAGAIN;
-	} else {
+	} else if (q->pinned_bytes + len <= q->lim.cap_bytes) {
+		q->pinned_bytes += len;
 		w.msg = m;
-		/* Drops the lock; a completed writer's message is queued. */
+		w.len = len;
+		/* Drops the lock; on success a reader appended m for us. */
 		err = mq_sleep(q, &w, &q->writers, &q->blocked_writers);
 		goto out;
+	} else {
+		spin_unlock(&q->lock);
+		kvfree(m);
+		iov_iter_revert(from, len);
+		err = mq_wait_pin(q, len);
+		if (err)
+			return err;
+		goto again;
 	}
 	spin_unlock(&q->lock);
 	mq_wake_up(&wake);
@@ -461,8 +549,14 @@ out:
 /* Put back a message whose copy to the reader failed; under q->lock. */
 static void mq_msg_unread(struct mq_queue *q, struct mq_msg *m)
 {
-	/* Every message still queued is younger: order is kept. */
-	list_add(&m->node, &q->msgs);
+	struct mq_msg *pos;
+
+	/* Another reader's failed copy may have gone back already. */
+	list_for_each_entry(pos, &q->msgs, node)
+		if (pos->offset > m->offset)
+			break;
+	list_add_tail(&m->node, &pos->node);
+	/* The slot may have gone to a writer: depth can pass cap by one. */
 	q->depth_msgs++;
 	q->depth_bytes += m->len;
 	q->msgs_out--;
@@ -498,7 +592,7 @@ ssize_t mq_queue_read(struct mq_queue *q, struct iov_iter *to, bool nonblock)
 	} else if (nonblock) {
 		err = -EAGAIN;
 	} else {
-		w.room = room;
+		w.len = room;
 		w.msg = NULL;
 		/* Drops the lock; a completed reader holds its message. */
 		err = mq_sleep(q, &w, &q->readers, &q->blocked_readers);
@@ -522,6 +616,7 @@ out:
 		spin_unlock(&q->lock);
 		mq_wake_up(&wake);
 		kvfree(m);
+		mq_poll_wake(q, EPOLLIN | EPOLLRDNORM);
 		return -EFAULT;
 	}
 	kvfree(m);
@@ -599,7 +694,7 @@ struct mq_queue *mq_queue_create(const char *name,
 		NL_SET_ERR_MSG(extack, "cannot create the device node");
 		goto err_erase;
 	}
-	mq_reg_gen++;
+	mq_reg_changed();
 	mq_queue_get(q);	/* the registry's reference */
 	mutex_unlock(&mq_reg_lock);
 	return q;
@@ -619,11 +714,11 @@ static void __mq_queue_delete(struct mq_queue *q)
 	LIST_HEAD(doomed);
 
 	xa_erase(&mq_queues, q->id);
-	mq_reg_gen++;
+	mq_reg_changed();
 	mq_observer->removed(q);
 
 	spin_lock(&q->lock);
-	q->dead = true;
+	WRITE_ONCE(q->dead, true);
 	list_splice_init(&q->msgs, &doomed);
 	q->depth_msgs = 0;
 	q->depth_bytes = 0;
@@ -663,19 +758,29 @@ int mq_queue_delete(struct mq_queue *q)
  * @q: the queue
  * @p: the fields to change
  * @extack: where to say why it failed
+ * @applied: set to whether the change was made (even if it then failed)
  *
  * Lower limits never drop queued messages; writers wait until the queue
- * drains below them. Changed access is applied to the device node at once.
+ * drains below them, and sleeping writers holding messages larger than a
+ * lowered max-msg fail with -EMSGSIZE. Changed access is applied to the
+ * device node at once.
  *
- * Return: 0 or a negative errno; nothing changes on error.
+ * Return: 0 or a negative errno. Invalid limits change nothing; if the
+ * device node cannot be recreated for new access, the change stays made
+ * (@applied) and the error says so.
  */
 int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
-		 struct netlink_ext_ack *extack)
+		 struct netlink_ext_ack *extack, bool *applied)
 {
 	struct mq_wake wake = { 0 };
 	struct mq_limits lim;
+	bool access_changed;
+	umode_t mode;
+	kuid_t uid;
+	kgid_t gid;
 	int err;
 
+	*applied = false;
 	mutex_lock(&mq_reg_lock);
 	if (xa_load(&mq_queues, q->id) != q) {
 		NL_SET_ERR_MSG(extack, "no such queue");
@@ -684,6 +789,9 @@ int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
 	}
 	spin_lock(&q->lock);
 	lim = q->lim;
+	mode = q->mode;
+	uid = q->uid;
+	gid = q->gid;
 	spin_unlock(&q->lock);
 	mq_params_apply_limits(&lim, p);
 	err = mq_limits_check(&lim, extack);
@@ -693,18 +801,22 @@ int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
 	spin_lock(&q->lock);
 	q->lim = lim;
 	mq_params_apply_access(q, p);
+	access_changed = q->mode != mode || !uid_eq(q->uid, uid) ||
+			 !gid_eq(q->gid, gid);
 	/* Raised limits may let writers in, lowered ones may push them out. */
+	mq_fail_oversize_writers(q, &wake);
 	mq_serve_writers(q, &wake);
 	spin_unlock(&q->lock);
 	mq_wake_up(&wake);
-	mq_reg_gen++;
+	mq_reg_changed();
 	wake_up_all(&q->pollq);
+	*applied = true;
 
-	if (p->set & (MQ_P_MODE | MQ_P_UID | MQ_P_GID)) {
+	if (access_changed) {
 		err = mq_observer->changed(q);
 		if (err)
 			NL_SET_ERR_MSG(extack,
-				       "access changed, but the device node was not recreated");
+				       "change made, but the device node could not be recreated");
 	}
 out:
 	mutex_unlock(&mq_reg_lock);

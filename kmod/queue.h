@@ -48,7 +48,9 @@ struct mq_limits {
 
 struct mq_queue {
 	struct kref ref;
+	struct rcu_head rcu;
 	u32 id;
+	u32 devt;			/* new_encode_dev() of the node, or 0 */
 	char name[MQ_NAME_MAX + 1];
 
 	spinlock_t lock;		/* everything below, unless noted */
@@ -71,6 +73,7 @@ struct mq_queue {
 	struct list_head writers;	/* struct mq_waiter, FIFO */
 	u32 blocked_readers;
 	u32 blocked_writers;
+	u64 pinned_bytes;		/* messages held by sleeping writers */
 
 	atomic_t open_fds;
 	wait_queue_head_t pollq;	/* poll(2) only; read/write use waiters */
@@ -122,7 +125,7 @@ struct mq_queue *mq_queue_create(const char *name,
 				 struct netlink_ext_ack *extack);
 int mq_queue_delete(struct mq_queue *q);
 int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
-		 struct netlink_ext_ack *extack);
+		 struct netlink_ext_ack *extack, bool *applied);
 bool mq_queue_name_valid(const char *name);
 
 struct mq_queue *mq_queue_lookup(const char *name);

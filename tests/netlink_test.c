@@ -116,7 +116,7 @@ TEST_F(nl, invalid_names_rejected)
 {
 	static const char *const bad[] = {
 		"", ".", "..", ".hidden", "a/b", "a b", "tab\t", "new\nline",
-		"caf\xc3\xa9", "star*", "q:1", "semi;colon", "back\\slash",
+		"caf\xc3\xa9", "\xc3\xc9", "\xe9t\xe9", "star*", "q:1", "semi;colon", "back\\slash",
 		"0123456789012345678901234567890123456789012345678901234567890123x",
 	};
 	struct mqt_reply r;

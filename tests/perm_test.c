@@ -133,6 +133,21 @@ TEST_F(perm, set_mode_takes_effect_at_once)
 	EXPECT_EQ(EACCES, as_user(open_rd, self->name, 0));
 }
 
+/* Mode 0 means no access for anyone but root, not devtmpfs's 0600. */
+TEST_F(perm, mode_zero_is_no_access)
+{
+	uid_t uid;
+	gid_t gid;
+
+	ASSERT_EQ(0, mqt_set_u32(&self->nl, self->name, MQ_A_QUEUE_UID,
+				 USER_UID, NULL));
+	ASSERT_EQ(0, mqt_set_u32(&self->nl, self->name, MQ_A_QUEUE_MODE, 0,
+				 NULL));
+	EXPECT_EQ(0, node_mode(self->path, &uid, &gid));
+	EXPECT_EQ(USER_UID, uid);
+	EXPECT_EQ(EACCES, as_user(open_rd, self->name, 0));
+}
+
 TEST_F(perm, set_owner_and_group)
 {
 	uid_t uid;
