@@ -513,8 +513,9 @@ TEST_F(q, many_sleeping_writers_all_get_in)
 		if (i >= 4 && buf[0] >= 'A' && buf[0] < 'A' + 6)
 			seen[buf[0] - 'A']++;
 	}
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 6; i++) {
 		EXPECT_EQ(1, seen[i]) TH_LOG("writer %c", 'A' + i);
+	}
 	for (int i = 0; i < 6; i++)
 		EXPECT_EQ(0, wait_status(pids[i]));
 	ASSERT_EQ(0, mqt_info(self->fd, &info));
