@@ -713,7 +713,7 @@ static void restore_all(void)
 
 int main(int argc, char **argv)
 {
-	int s, p, ncells = 0, index = 0, status = 0;
+	int s, p, ncells = 0, nruns = 0, index = 0, status = 0;
 	uint64_t start = now_ns();
 	unsigned int i;
 	const char *why;
@@ -746,13 +746,14 @@ int main(int argc, char **argv)
 					results[s][p][i].state = CELL_NA;
 					note("n/a: %s", why);
 				} else {
-					ncells++;
+					nruns++;
 				}
 			}
+			ncells++;
 		}
 	}
-	fprintf(stderr, "%s: %d cells, queue depth %u, %d run%s per cell of ",
-		progname, ncells, opts.depth, opts.reps,
+	fprintf(stderr, "%s: %d cells (%d mechanism runs), queue depth %u, %d run%s each of ",
+		progname, ncells, nruns, opts.depth, opts.reps,
 		opts.reps > 1 ? "s" : "");
 	if (opts.msgs)
 		fprintf(stderr, "%lu messages per producer\n", opts.msgs);
