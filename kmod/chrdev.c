@@ -138,6 +138,30 @@ static ssize_t mq_write_iter(struct kiocb *iocb, struct iov_iter *from)
 			      mq_nonblock(iocb));
 }
 
+/*
+ * Plain read(2)/write(2) come here without a kiocb; readv/writev, aio and
+ * io_uring take the _iter paths. Same semantics either way.
+ */
+static ssize_t mq_read(struct file *file, char __user *buf, size_t len,
+		       loff_t *ppos)
+{
+	struct iov_iter to;
+
+	iov_iter_ubuf(&to, ITER_DEST, buf, len);
+	return mq_queue_read(file->private_data, &to,
+			     file->f_flags & O_NONBLOCK);
+}
+
+static ssize_t mq_write(struct file *file, const char __user *buf,
+			size_t len, loff_t *ppos)
+{
+	struct iov_iter from;
+
+	iov_iter_ubuf(&from, ITER_SOURCE, (void __user *)buf, len);
+	return mq_queue_write(file->private_data, &from,
+			      file->f_flags & O_NONBLOCK);
+}
+
 static __poll_t mq_poll(struct file *file, poll_table *wait)
 {
 	return mq_queue_poll(file->private_data, file, wait);
@@ -210,6 +234,8 @@ static const struct file_operations mq_fops = {
 	.owner = THIS_MODULE,
 	.open = mq_open,
 	.release = mq_release,
+	.read = mq_read,
+	.write = mq_write,
 	.read_iter = mq_read_iter,
 	.write_iter = mq_write_iter,
 	.poll = mq_poll,
