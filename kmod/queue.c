@@ -27,13 +27,28 @@
 
 #include "queue.h"
 
+/*
+ * A message lives in page-sized pieces, as System V and POSIX messages do:
+ * the header with the first bytes, then a chain of segments. Every
+ * allocation is order 0, however large the message, and none is rounded
+ * up to the next power of two.
+ */
+struct mq_seg {
+	struct mq_seg *next;
+	u8 data[];
+};
+
 struct mq_msg {
 	struct list_head node;
 	u64 offset;
 	u64 tstamp_ns;
 	u32 len;
+	struct mq_seg *segs;	/* the payload past data[] */
 	u8 data[];
 };
+
+#define MQ_MSG_INLINE	(PAGE_SIZE - sizeof(struct mq_msg))
+#define MQ_SEG_DATA	(PAGE_SIZE - sizeof(struct mq_seg))
 
 /*
  * A task asleep in read or write, on q->readers or q->writers, on its own
@@ -136,12 +151,25 @@ static void mq_params_apply_access(struct mq_queue *q,
 		q->gid = p->gid;
 }
 
+static void mq_msg_free(struct mq_msg *m)
+{
+	struct mq_seg *seg, *next;
+
+	if (!m)
+		return;
+	for (seg = m->segs; seg; seg = next) {
+		next = seg->next;
+		kfree(seg);
+	}
+	kfree(m);
+}
+
 static void mq_msgs_free(struct list_head *list)
 {
 	struct mq_msg *m, *tmp;
 
 	list_for_each_entry_safe(m, tmp, list, node)
-		kvfree(m);
+		mq_msg_free(m);
 }
 
 static void mq_queue_release(struct kref *ref)
@@ -461,14 +489,65 @@ static int mq_wait_pin(struct mq_queue *q, size_t len)
 	return err == MQ_RETRY ? 0 : err;
 }
 
+/* Allocate a message of @len bytes, charged to the queue's owner. */
 static struct mq_msg *mq_msg_alloc(struct mq_queue *q, size_t len)
 {
 	struct mem_cgroup *old = set_active_memcg(q->memcg);
+	size_t n = min_t(size_t, len, MQ_MSG_INLINE), left = len - n;
+	struct mq_seg **tail, *seg;
 	struct mq_msg *m;
 
-	m = kvmalloc(struct_size(m, data, len), GFP_KERNEL_ACCOUNT);
+	m = kmalloc(struct_size(m, data, n), GFP_KERNEL_ACCOUNT);
+	if (!m)
+		goto out;
+	m->len = len;
+	m->segs = NULL;
+	for (tail = &m->segs; left; left -= n, tail = &seg->next) {
+		n = min_t(size_t, left, MQ_SEG_DATA);
+		seg = kmalloc(struct_size(seg, data, n), GFP_KERNEL_ACCOUNT);
+		if (!seg) {
+			mq_msg_free(m);
+			m = NULL;
+			break;
+		}
+		seg->next = NULL;
+		*tail = seg;
+	}
+out:
 	set_active_memcg(old);
 	return m;
+}
+
+/* Copy a whole message in from user memory. */
+static bool mq_msg_fill(struct mq_msg *m, struct iov_iter *from)
+{
+	size_t n = min_t(size_t, m->len, MQ_MSG_INLINE), left = m->len - n;
+	struct mq_seg *seg;
+
+	if (!copy_from_iter_full(m->data, n, from))
+		return false;
+	for (seg = m->segs; seg; seg = seg->next, left -= n) {
+		n = min_t(size_t, left, MQ_SEG_DATA);
+		if (!copy_from_iter_full(seg->data, n, from))
+			return false;
+	}
+	return true;
+}
+
+/* Copy a whole message out to user memory. */
+static bool mq_msg_copy_out(const struct mq_msg *m, struct iov_iter *to)
+{
+	size_t n = min_t(size_t, m->len, MQ_MSG_INLINE), left = m->len - n;
+	const struct mq_seg *seg;
+
+	if (copy_to_iter(m->data, n, to) != n)
+		return false;
+	for (seg = m->segs; seg; seg = seg->next, left -= n) {
+		n = min_t(size_t, left, MQ_SEG_DATA);
+		if (copy_to_iter(seg->data, n, to) != n)
+			return false;
+	}
+	return true;
 }
 
 /**
@@ -500,9 +579,8 @@ again:
 	m = mq_msg_alloc(q, len);
 	if (!m)
 		return -ENOMEM;
-	m->len = len;
-	if (!copy_from_iter_full(m->data, len, from)) {
-		kvfree(m);
+	if (!mq_msg_fill(m, from)) {
+		mq_msg_free(m);
 		return -EFAULT;
 	}
 	/* Coarse: a precise clock read per message costs more than it tells. */
@@ -528,7 +606,7 @@ again:
 		goto out;
 	} else {
 		spin_unlock(&q->lock);
-		kvfree(m);
+		mq_msg_free(m);
 		iov_iter_revert(from, len);
 		err = mq_wait_pin(q, len);
 		if (err)
@@ -539,7 +617,7 @@ again:
 	mq_wake_up(&wake);
 out:
 	if (err) {
-		kvfree(m);
+		mq_msg_free(m);
 		return err;
 	}
 	mq_poll_wake(q, EPOLLIN | EPOLLRDNORM);
@@ -606,7 +684,7 @@ out:
 		return err;
 
 	len = m->len;
-	if (copy_to_iter(m->data, len, to) != len) {
+	if (!mq_msg_copy_out(m, to)) {
 		spin_lock(&q->lock);
 		if (!q->dead) {
 			mq_msg_unread(q, m);
@@ -615,11 +693,11 @@ out:
 		}
 		spin_unlock(&q->lock);
 		mq_wake_up(&wake);
-		kvfree(m);
+		mq_msg_free(m);
 		mq_poll_wake(q, EPOLLIN | EPOLLRDNORM);
 		return -EFAULT;
 	}
-	kvfree(m);
+	mq_msg_free(m);
 	mq_poll_wake(q, EPOLLOUT | EPOLLWRNORM);
 	return len;
 }

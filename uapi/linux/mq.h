@@ -29,16 +29,17 @@
  * fail with EIDRM. An open fd holds a reference: nothing is freed under it.
  *
  * Access is the device node's mode, owner and group, checked at open(2)
- * like any file.
+ * like any file (mode 0 means no access but for root).
  *
  * ioctls
  * ------
  * Every ioctl argument starts with "__u32 size" (the caller's sizeof) and
- * "__u64 flags". The kernel accepts any size from the first published
- * version's up to PAGE_SIZE: a larger struct from a newer program must have
- * its unknown tail zeroed (else E2BIG), and output is truncated to the
- * caller's size. Unknown flag bits and non-zero reserved fields: EINVAL.
- * Unknown ioctl numbers: ENOTTY.
+ * "__u64 flags". A size below the first published version's is EINVAL; a
+ * larger struct from a newer program is accepted if its unknown tail is
+ * zero (else E2BIG; above PAGE_SIZE always E2BIG), and output is truncated
+ * to the caller's size. Unknown flag bits and non-zero reserved fields:
+ * EINVAL. Unknown ioctl numbers: ENOTTY. On a deleted queue every call
+ * fails with EIDRM before any other check.
  *
  *   MQ_IOC_INFO  struct mq_info: the queue's limits, depth and counters.
  *
@@ -53,7 +54,13 @@
  *                      R NAME; O MAX_MSG, CAP_MSGS, CAP_BYTES, MODE, UID, GID.
  *                      Limits may be lowered below the current depth: the
  *                      queue then accepts no writes until it drains below
- *                      them. Nothing already queued is dropped.
+ *                      them. Nothing already queued is dropped; blocked
+ *                      writers whose message exceeds a lowered MAX_MSG
+ *                      fail with EMSGSIZE. New access replaces the device
+ *                      node (same dev_t): open fds are unaffected, an
+ *                      open(2) racing with it may fail (ENOENT, EACCES).
+ *                      If the node cannot be recreated the change stays
+ *                      made, is announced, and the error says so.
  *   MQ_CMD_QUEUE_GET   with NAME: one queue; with NLM_F_DUMP: all queues.
  *                      Any user.
  *
