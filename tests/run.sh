@@ -197,6 +197,27 @@ t_mqctl_monitor() {
 		[ "$(grep -c watched /tmp/monitor.out)" -eq 3 ]
 }
 
+# Queue memory is charged to the memory cgroup of the queue's creator,
+# whoever writes the messages.
+t_memcg_charged_to_creator() {
+	cg=/sys/fs/cgroup/mqcharge
+	echo +memory >/sys/fs/cgroup/cgroup.subtree_control || return 1
+	mkdir -p $cg || return 1
+	sh -c "echo \$\$ >$cg/cgroup.procs && exec mqctl queue add charged \
+		max-msg 64K capacity-msgs 1000 capacity-bytes 64M" || return 1
+	before=$(cat $cg/memory.current)
+	dd if=/dev/zero of=/dev/mq/charged bs=64k count=256 2>/dev/null ||
+		return 1
+	after=$(cat $cg/memory.current)
+	echo "creator's cgroup: $before -> $after bytes after 16 MiB written"
+	[ $((after - before)) -ge $((16 << 20)) ] || return 1
+	mqctl queue del charged || return 1
+	final=$(cat $cg/memory.current)
+	echo "after delete: $final bytes"
+	[ "$final" -lt $((after - (15 << 20))) ] || return 1
+	rmdir $cg
+}
+
 t_mqctl_without_module() {
 	rmmod mq || return 1
 	out=$(mqctl queue list 2>&1)
@@ -216,6 +237,7 @@ if echo " $want " | grep -q " shell "; then
 	check unload_refused_while_open t_unload_refused_while_open
 	check unload_with_messages t_unload_with_messages_and_waiters_gone
 	check max_queues_cap t_max_queues_cap
+	check memcg_charged_to_creator t_memcg_charged_to_creator
 	check mqctl_without_module t_mqctl_without_module
 fi
 
