@@ -19,6 +19,12 @@ static unsigned int mq_minors;
 static struct cdev mq_cdev;
 static struct class *mq_class;
 
+/*
+ * The node's access. Its name comes from the device's, "mq!NAME", which
+ * the driver core turns into "mq/NAME": were this callback to allocate
+ * the name and fail, devtmpfs would fall back to the bare device name
+ * and create /dev/NAME.
+ */
 static char *mq_devnode(struct device *dev, umode_t *mode, kuid_t *uid,
 			kgid_t *gid)
 {
@@ -35,7 +41,7 @@ static char *mq_devnode(struct device *dev, umode_t *mode, kuid_t *uid,
 			*gid = q->gid;
 		spin_unlock(&q->lock);
 	}
-	return kasprintf(GFP_KERNEL, "mq/%s", dev_name(dev));
+	return NULL;
 }
 
 static const struct device_type mq_dev_type = {
@@ -62,7 +68,7 @@ static int mq_chrdev_added(struct mq_queue *q)
 	dev->type = &mq_dev_type;
 	dev->release = mq_dev_release;
 	dev_set_drvdata(dev, q);
-	err = dev_set_name(dev, "%s", q->name);
+	err = dev_set_name(dev, "mq!%s", q->name);
 	if (!err)
 		err = device_add(dev);
 	if (err) {
