@@ -11,6 +11,7 @@
 #include <linux/device.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 
 #include "chrdev.h"
 
@@ -54,14 +55,18 @@ static void mq_dev_release(struct device *dev)
 	kfree(dev);
 }
 
-static int mq_chrdev_added(struct mq_queue *q)
+/*
+ * A queue's device, allocated and named but not yet added: everything
+ * that can fail in the caller's context, done before anything changes.
+ */
+static void *mq_chrdev_prepare(struct mq_queue *q)
 {
 	struct device *dev;
 	int err;
 
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
 	if (!dev)
-		return -ENOMEM;
+		return ERR_PTR(-ENOMEM);
 	device_initialize(dev);
 	dev->devt = MKDEV(MAJOR(mq_devt), q->id);
 	dev->class = mq_class;
@@ -69,12 +74,65 @@ static int mq_chrdev_added(struct mq_queue *q)
 	dev->release = mq_dev_release;
 	dev_set_drvdata(dev, q);
 	err = dev_set_name(dev, "mq!%s", q->name);
-	if (!err)
-		err = device_add(dev);
 	if (err) {
 		put_device(dev);
-		return err;
+		return ERR_PTR(err);
 	}
+	return dev;
+}
+
+struct mq_dev_swap {
+	struct work_struct work;
+	struct device *old;
+	struct device *new;
+	int err;
+};
+
+static void mq_dev_swap_fn(struct work_struct *work)
+{
+	struct mq_dev_swap *s = container_of(work, struct mq_dev_swap, work);
+
+	if (s->old)
+		device_del(s->old);
+	if (s->new)
+		s->err = device_add(s->new);
+}
+
+/*
+ * Take @old's node away and put @new's in place, in a kernel worker, and
+ * wait for it. The driver core ignores devtmpfs failures: the node's path
+ * is allocated in the calling task (device_get_devnode()), and if that
+ * fails, device_add() goes on without a node and device_del() leaves the
+ * old one behind, with its old mode and owner, and a minor a later queue
+ * may get. An allocation can fail in a task that is being killed (or under
+ * fault injection), never this small one in a worker. Consumes @old and,
+ * on failure, @new.
+ */
+static int mq_dev_swap(struct device *old, struct device *new)
+{
+	struct mq_dev_swap s = { .old = old, .new = new };
+
+	INIT_WORK_ONSTACK(&s.work, mq_dev_swap_fn);
+	queue_work(system_unbound_wq, &s.work);
+	flush_work(&s.work);
+	destroy_work_on_stack(&s.work);
+	if (old)
+		put_device(old);
+	if (s.err && new)
+		put_device(new);
+	return s.err;
+}
+
+static int mq_chrdev_added(struct mq_queue *q)
+{
+	struct device *dev = mq_chrdev_prepare(q);
+	int err;
+
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
+	err = mq_dev_swap(NULL, dev);
+	if (err)
+		return err;
 	q->dev = dev;
 	q->devt = new_encode_dev(dev->devt);
 	return 0;
@@ -83,26 +141,34 @@ static int mq_chrdev_added(struct mq_queue *q)
 static void mq_chrdev_removed(struct mq_queue *q)
 {
 	if (q->dev) {
-		device_unregister(q->dev);
+		mq_dev_swap(q->dev, NULL);
 		q->dev = NULL;
 	}
 }
 
 /*
  * devtmpfs sets a node's mode and owner only when it creates it, so new
- * access is applied by creating the node again (same dev_t). Open fds are
- * not affected; an open(2) racing with the change may fail with ENOENT or
- * EACCES while the node is replaced.
+ * access is applied by creating the node again (same dev_t), from a
+ * device @prepared before the access changed. Open fds are not affected;
+ * an open(2) racing with the change may fail with ENOENT or EACCES while
+ * the node is replaced.
  */
-static int mq_chrdev_changed(struct mq_queue *q)
+static int mq_chrdev_changed(struct mq_queue *q, void *prepared)
 {
-	mq_chrdev_removed(q);
-	return mq_chrdev_added(q);
+	struct device *old = q->dev;
+	int err;
+
+	q->dev = NULL;
+	err = mq_dev_swap(old, prepared);
+	if (!err)
+		q->dev = prepared;
+	return err;
 }
 
 const struct mq_queue_observer mq_chrdev_observer = {
 	.added = mq_chrdev_added,
 	.removed = mq_chrdev_removed,
+	.prepare = mq_chrdev_prepare,
 	.changed = mq_chrdev_changed,
 };
 

@@ -843,14 +843,15 @@ int mq_queue_delete(struct mq_queue *q)
  * lowered max-msg fail with -EMSGSIZE. Changed access is applied to the
  * device node at once.
  *
- * Return: 0 or a negative errno. Invalid limits change nothing; if the
- * device node cannot be recreated for new access, the change stays made
- * (@applied) and the error says so.
+ * Return: 0 or a negative errno. Invalid limits, or no memory for the new
+ * node, change nothing; if the driver core then fails to add the new
+ * node, the change stays made (@applied) and the error says so.
  */
 int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
 		 struct netlink_ext_ack *extack, bool *applied)
 {
 	struct mq_wake wake = { 0 };
+	void *prepared = NULL;
 	struct mq_limits lim;
 	bool access_changed;
 	umode_t mode;
@@ -875,12 +876,22 @@ int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
 	err = mq_limits_check(&lim, extack);
 	if (err)
 		goto out;
+	/* Other changes are serialised by mq_reg_lock: the access is stable. */
+	access_changed = ((p->set & MQ_P_MODE) && (p->mode & 0777) != mode) ||
+			 ((p->set & MQ_P_UID) && !uid_eq(p->uid, uid)) ||
+			 ((p->set & MQ_P_GID) && !gid_eq(p->gid, gid));
+	if (access_changed) {
+		prepared = mq_observer->prepare(q);
+		if (IS_ERR(prepared)) {
+			NL_SET_ERR_MSG(extack, "cannot make the new device node; nothing changed");
+			err = PTR_ERR(prepared);
+			goto out;
+		}
+	}
 
 	spin_lock(&q->lock);
 	q->lim = lim;
 	mq_params_apply_access(q, p);
-	access_changed = q->mode != mode || !uid_eq(q->uid, uid) ||
-			 !gid_eq(q->gid, gid);
 	/* Raised limits may let writers in, lowered ones may push them out. */
 	mq_fail_oversize_writers(q, &wake);
 	mq_serve_writers(q, &wake);
@@ -891,7 +902,7 @@ int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
 	*applied = true;
 
 	if (access_changed) {
-		err = mq_observer->changed(q);
+		err = mq_observer->changed(q, prepared);
 		if (err)
 			NL_SET_ERR_MSG(extack,
 				       "change made, but the device node could not be recreated");

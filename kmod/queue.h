@@ -108,12 +108,16 @@ struct mq_queue_snapshot {
  * struct mq_queue_observer - a front-end that follows queue lifetimes
  * @added: a queue was created; an error undoes the creation
  * @removed: a queue was deleted (also called to undo @added)
- * @changed: a queue's access (mode, owner, group) changed
+ * @prepare: a queue's access is about to change: allocate what @changed
+ *	needs (an ERR_PTR stops the change before anything is made)
+ * @changed: a queue's access (mode, owner, group) changed; consumes what
+ *	@prepare returned
  */
 struct mq_queue_observer {
 	int (*added)(struct mq_queue *q);
 	void (*removed)(struct mq_queue *q);
-	int (*changed)(struct mq_queue *q);
+	void *(*prepare)(struct mq_queue *q);
+	int (*changed)(struct mq_queue *q, void *prepared);
 };
 
 int mq_queue_init(unsigned int max_queues,

@@ -59,8 +59,10 @@
  *                      fail with EMSGSIZE. New access replaces the device
  *                      node (same dev_t): open fds are unaffected, an
  *                      open(2) racing with it may fail (ENOENT, EACCES).
- *                      If the node cannot be recreated the change stays
- *                      made, is announced, and the error says so.
+ *                      Out of memory for the new node: nothing changes.
+ *                      If the driver core then fails to add it, the
+ *                      change stays made, is announced, and the error
+ *                      says so.
  *   MQ_CMD_QUEUE_GET   with NAME: one queue; with NLM_F_DUMP: all queues.
  *                      Any user.
  *
