@@ -201,7 +201,7 @@ static bool mq_nonblock(struct kiocb *iocb)
 static ssize_t mq_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	return mq_queue_read(iocb->ki_filp->private_data, to,
-			     mq_nonblock(iocb));
+			     mq_nonblock(iocb), NULL);
 }
 
 static ssize_t mq_write_iter(struct kiocb *iocb, struct iov_iter *from)
@@ -221,7 +221,7 @@ static ssize_t mq_read(struct file *file, char __user *buf, size_t len,
 
 	iov_iter_ubuf(&to, ITER_DEST, buf, len);
 	return mq_queue_read(file->private_data, &to,
-			     file->f_flags & O_NONBLOCK);
+			     file->f_flags & O_NONBLOCK, NULL);
 }
 
 static ssize_t mq_write(struct file *file, const char __user *buf,
@@ -261,11 +261,20 @@ static void mq_info_fill(struct mq_info *info, struct mq_queue *q)
 	info->bytes_in = s.bytes_in;
 	info->msgs_out = s.msgs_out;
 	info->bytes_out = s.bytes_out;
+	info->durability = s.durability;
+	info->next_flags = s.next_flags;
+	info->durable_offset = s.durable_offset;
+	info->redelivered = s.redelivered;
 }
 
-static long mq_ioctl_info(struct mq_queue *q, void __user *uarg)
+/*
+ * Copy in an extensible ioctl struct: its first u32 is the caller's size,
+ * at least @min, at most a page; a larger struct's unknown tail must be
+ * zero. Return: the caller's size, or a negative errno.
+ */
+static long mq_ioctl_copy_in(struct mq_queue *q, void *karg, size_t ksize,
+			     u32 min, void __user *uarg)
 {
-	struct mq_info info;
 	u32 usize;
 	int err;
 
@@ -273,19 +282,59 @@ static long mq_ioctl_info(struct mq_queue *q, void __user *uarg)
 		return -EIDRM;
 	if (get_user(usize, (u32 __user *)uarg))
 		return -EFAULT;
-	if (usize < MQ_INFO_SIZE_VER0)
+	if (usize < min)
 		return -EINVAL;
 	if (usize > PAGE_SIZE)
 		return -E2BIG;
-	err = copy_struct_from_user(&info, sizeof(info), uarg, usize);
-	if (err)
-		return err;
-	if (info.flags || info.reserved0 || info.reserved1)
+	err = copy_struct_from_user(karg, ksize, uarg, usize);
+	return err ?: usize;
+}
+
+static long mq_ioctl_info(struct mq_queue *q, void __user *uarg)
+{
+	struct mq_info info;
+	long usize;
+
+	usize = mq_ioctl_copy_in(q, &info, sizeof(info), MQ_INFO_SIZE_VER0, uarg);
+	if (usize < 0)
+		return usize;
+	if (info.flags || info.reserved0 || info.reserved1 || info.reserved2)
 		return -EINVAL;
 
 	mq_info_fill(&info, q);
 	info.size = min_t(u32, usize, sizeof(info));
 	if (copy_to_user(uarg, &info, info.size))
+		return -EFAULT;
+	return 0;
+}
+
+/* read(2) that also tells the message's offset, time and flags. */
+static long mq_ioctl_recv(struct file *file, struct mq_queue *q,
+			  void __user *uarg)
+{
+	struct mq_msg_meta meta;
+	struct mq_recv rv;
+	struct iov_iter to;
+	long usize;
+	ssize_t n;
+
+	usize = mq_ioctl_copy_in(q, &rv, sizeof(rv), MQ_RECV_SIZE_VER0, uarg);
+	if (usize < 0)
+		return usize;
+	if (rv.flags || rv.reserved0 || rv.reserved1 || rv.msg_flags ||
+	    rv.len || rv.offset || rv.tstamp_ns)
+		return -EINVAL;
+	iov_iter_ubuf(&to, ITER_DEST, u64_to_user_ptr(rv.buf), rv.buf_len);
+	n = mq_queue_read(q, &to, file->f_flags & O_NONBLOCK, &meta);
+	if (n < 0)
+		return n;
+	rv.len = n;
+	rv.offset = meta.offset;
+	rv.tstamp_ns = meta.tstamp_ns;
+	rv.msg_flags = meta.flags;
+	rv.size = min_t(u32, usize, sizeof(rv));
+	/* The message is consumed: a fault here loses only the metadata. */
+	if (copy_to_user(uarg, &rv, rv.size))
 		return -EFAULT;
 	return 0;
 }
@@ -297,6 +346,8 @@ static long mq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	switch (cmd) {
 	case MQ_IOC_INFO:
 		return mq_ioctl_info(q, (void __user *)arg);
+	case MQ_IOC_RECV:
+		return mq_ioctl_recv(file, q, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -9,6 +9,7 @@
 #include "queue.h"
 #include "chrdev.h"
 #include "netlink.h"
+#include "store.h"
 
 #define MQ_MAX_QUEUES_LIMIT	65536
 
@@ -20,7 +21,12 @@ static int __init mq_init(void)
 {
 	int err;
 
-	BUILD_BUG_ON(sizeof(struct mq_info) != MQ_INFO_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mq_info) != MQ_INFO_SIZE_VER1);
+	BUILD_BUG_ON(sizeof(struct mq_recv) != MQ_RECV_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mq_disk_queue) != 256);
+	BUILD_BUG_ON(sizeof(struct mq_disk_rec) != 56);
+	BUILD_BUG_ON(sizeof(struct mq_disk_super) > MQ_STORE_BLOCK);
+	BUILD_BUG_ON(PAGE_SIZE != MQ_STORE_BLOCK);
 
 	if (max_queues < 1 || max_queues > MQ_MAX_QUEUES_LIMIT) {
 		pr_err("max_queues=%u out of range (1-%u)\n", max_queues,
@@ -50,6 +56,7 @@ err_queue:
 static void __exit mq_exit(void)
 {
 	mq_netlink_exit();
+	mq_queue_store_detach(true, NULL);	/* saves the durable queues */
 	mq_queue_exit();	/* deletes every queue and its device */
 	mq_chrdev_exit();
 }

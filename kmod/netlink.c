@@ -13,6 +13,7 @@
 
 #include "netlink.h"
 #include "queue.h"
+#include "store.h"
 
 enum mq_mcgrp {
 	MQ_MCGRP_EVENTS,
@@ -39,6 +40,26 @@ static const struct nla_policy mq_queue_config_policy[MQ_A_MAX + 1] = {
 	[MQ_A_QUEUE_MODE] = NLA_POLICY_MAX(NLA_U32, 0777),
 	[MQ_A_QUEUE_UID] = { .type = NLA_U32 },
 	[MQ_A_QUEUE_GID] = { .type = NLA_U32 },
+	[MQ_A_QUEUE_DURABILITY] = NLA_POLICY_MAX(NLA_U32, MQ_DURABILITY_SYNC),
+};
+
+static struct netlink_range_validation mq_seg_size_range = {
+	.min = MQ_SEG_MIN,
+	.max = MQ_SEG_MAX,
+};
+
+static const struct nla_policy mq_store_format_policy[MQ_A_MAX + 1] = {
+	[MQ_A_STORE_PATH] = { .type = NLA_NUL_STRING, .len = MQ_STORE_PATH_MAX },
+	[MQ_A_STORE_SEGMENT_SIZE] = NLA_POLICY_FULL_RANGE(NLA_U32,
+							  &mq_seg_size_range),
+};
+
+static const struct nla_policy mq_store_attach_policy[MQ_A_MAX + 1] = {
+	[MQ_A_STORE_PATH] = { .type = NLA_NUL_STRING, .len = MQ_STORE_PATH_MAX },
+	[MQ_A_STORE_FLUSH_MS] = NLA_POLICY_RANGE(NLA_U32, 1, 10000),
+};
+
+static const struct nla_policy mq_store_none_policy[MQ_A_MAX + 1] = {
 };
 
 static struct genl_family mq_genl_family;
@@ -98,6 +119,7 @@ static int mq_nl_fill_queue(struct sk_buff *skb, struct mq_queue *q, u8 cmd,
 	    nla_put_u32(skb, MQ_A_QUEUE_UID, from_kuid_munged(ns, s.uid)) ||
 	    nla_put_u32(skb, MQ_A_QUEUE_GID, from_kgid_munged(ns, s.gid)) ||
 	    (q->devt && nla_put_u32(skb, MQ_A_QUEUE_DEVT, q->devt)) ||
+	    nla_put_u32(skb, MQ_A_QUEUE_DURABILITY, s.durability) ||
 	    mq_nl_put_stats(skb, &s)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
@@ -174,6 +196,10 @@ static int mq_nl_parse_params(struct sk_buff *skb, struct genl_info *info,
 					    "invalid owner");
 			return -EINVAL;
 		}
+	}
+	if (a[MQ_A_QUEUE_DURABILITY]) {
+		p->set |= MQ_P_DURABILITY;
+		p->durability = nla_get_u32(a[MQ_A_QUEUE_DURABILITY]);
 	}
 	if (a[MQ_A_QUEUE_GID]) {
 		p->set |= MQ_P_GID;
@@ -302,6 +328,152 @@ static int mq_nl_queue_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	return err ?: skb->len;
 }
 
+/* ---- the store ---- */
+
+static int mq_nl_fill_store(struct sk_buff *skb, struct mq_store *s, u8 cmd,
+			    u32 portid, u32 seq)
+{
+	struct mq_store_stats st;
+	struct nlattr *nest;
+	void *hdr;
+
+	hdr = genlmsg_put(skb, portid, seq, &mq_genl_family, 0, cmd);
+	if (!hdr)
+		return -EMSGSIZE;
+	mq_store_stats(s, &st);
+	if (nla_put_string(skb, MQ_A_STORE_PATH, s->path) ||
+	    nla_put_u32(skb, MQ_A_STORE_SEGMENT_SIZE, st.seg_size) ||
+	    nla_put_u32(skb, MQ_A_STORE_FLUSH_MS, st.flush_ms))
+		goto cancel;
+	nest = nla_nest_start(skb, MQ_A_STORE_INFO);
+	if (!nest)
+		goto cancel;
+	if (nla_put_u32(skb, MQ_SSTAT_DEVT, st.devt) ||
+	    nla_put_u64_64bit(skb, MQ_SSTAT_SIZE, st.size, MQ_SSTAT_PAD) ||
+	    nla_put_u32(skb, MQ_SSTAT_SEGMENT_SIZE, st.seg_size) ||
+	    nla_put_u32(skb, MQ_SSTAT_SEGMENTS, st.segments) ||
+	    nla_put_u32(skb, MQ_SSTAT_SEGMENTS_USED, st.segments_used) ||
+	    nla_put_u64_64bit(skb, MQ_SSTAT_BYTES_USED, st.bytes_used, MQ_SSTAT_PAD) ||
+	    nla_put_u64_64bit(skb, MQ_SSTAT_BYTES_FREE, st.bytes_free, MQ_SSTAT_PAD) ||
+	    nla_put_u32(skb, MQ_SSTAT_STATE, st.state) ||
+	    nla_put_u32(skb, MQ_SSTAT_FLUSH_MS, st.flush_ms) ||
+	    nla_put_u64_64bit(skb, MQ_SSTAT_FLUSHES, st.flushes, MQ_SSTAT_PAD) ||
+	    nla_put_u64_64bit(skb, MQ_SSTAT_FLUSH_NS_AVG, st.flush_ns_avg, MQ_SSTAT_PAD) ||
+	    nla_put_u64_64bit(skb, MQ_SSTAT_FLUSH_NS_MAX, st.flush_ns_max, MQ_SSTAT_PAD) ||
+	    nla_put_u64_64bit(skb, MQ_SSTAT_BYTES_WRITTEN, st.bytes_written, MQ_SSTAT_PAD) ||
+	    nla_put_u64_64bit(skb, MQ_SSTAT_RECORDS, st.records, MQ_SSTAT_PAD) ||
+	    nla_put_u64_64bit(skb, MQ_SSTAT_IO_ERRORS, st.io_errors, MQ_SSTAT_PAD) ||
+	    nla_put_u32(skb, MQ_SSTAT_QUEUES, st.queues) ||
+	    nla_put_u64_64bit(skb, MQ_SSTAT_GENERATION, st.generation, MQ_SSTAT_PAD) ||
+	    nla_put_u64_64bit(skb, MQ_SSTAT_RECOVERED_MSGS, st.recovered_msgs, MQ_SSTAT_PAD) ||
+	    nla_put_u64_64bit(skb, MQ_SSTAT_CORRUPT_BYTES, st.corrupt_bytes, MQ_SSTAT_PAD) ||
+	    nla_put_u32(skb, MQ_SSTAT_CLEAN, st.clean)) {
+		nla_nest_cancel(skb, nest);
+		goto cancel;
+	}
+	nla_nest_end(skb, nest);
+	genlmsg_end(skb, hdr);
+	return 0;
+cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+/**
+ * mq_nl_store_event - tell the events group about a store
+ * @s: the store
+ * @cmd: MQ_CMD_STORE_ATTACH, _DETACH or _GET (its state changed)
+ */
+void mq_nl_store_event(struct mq_store *s, u8 cmd)
+{
+	struct sk_buff *skb;
+
+	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!skb)
+		return;
+	if (mq_nl_fill_store(skb, s, cmd, 0, 0)) {
+		nlmsg_free(skb);
+		return;
+	}
+	genlmsg_multicast(&mq_genl_family, skb, 0, MQ_MCGRP_EVENTS, GFP_KERNEL);
+}
+
+/* Opening block devices by path is for the host's administrator. */
+static const char *mq_nl_store_path(struct genl_info *info)
+{
+	struct nlattr *attr = info->attrs[MQ_A_STORE_PATH];
+
+	if (!attr) {
+		GENL_SET_ERR_MSG(info, "missing store device path");
+		return ERR_PTR(-EINVAL);
+	}
+	if (!capable(CAP_SYS_ADMIN)) {
+		GENL_SET_ERR_MSG(info, "opening a block device needs CAP_SYS_ADMIN");
+		return ERR_PTR(-EPERM);
+	}
+	return nla_data(attr);
+}
+
+static int mq_nl_store_format(struct sk_buff *skb, struct genl_info *info)
+{
+	const char *path = mq_nl_store_path(info);
+	u32 seg = 0;
+
+	if (IS_ERR(path))
+		return PTR_ERR(path);
+	if (info->attrs[MQ_A_STORE_SEGMENT_SIZE])
+		seg = nla_get_u32(info->attrs[MQ_A_STORE_SEGMENT_SIZE]);
+	return mq_store_format(path, seg, info->extack);
+}
+
+static int mq_nl_store_attach(struct sk_buff *skb, struct genl_info *info)
+{
+	const char *path = mq_nl_store_path(info);
+	u32 ms = 0;
+
+	if (IS_ERR(path))
+		return PTR_ERR(path);
+	if (info->attrs[MQ_A_STORE_FLUSH_MS])
+		ms = nla_get_u32(info->attrs[MQ_A_STORE_FLUSH_MS]);
+	return mq_queue_store_attach(path, ms, info->extack);
+}
+
+static int mq_nl_store_detach(struct sk_buff *skb, struct genl_info *info)
+{
+	if (!capable(CAP_SYS_ADMIN)) {
+		GENL_SET_ERR_MSG(info, "detaching a store needs CAP_SYS_ADMIN");
+		return -EPERM;
+	}
+	return mq_queue_store_detach(false, info->extack);
+}
+
+static int mq_nl_store_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct mq_store *s = mq_queue_store_get();
+	struct sk_buff *msg;
+	int err;
+
+	if (!s) {
+		GENL_SET_ERR_MSG(info, "no store attached");
+		return -ENODEV;
+	}
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = mq_nl_fill_store(msg, s, MQ_CMD_STORE_GET, info->snd_portid,
+			       info->snd_seq);
+	if (err) {
+		nlmsg_free(msg);
+		goto out;
+	}
+	err = genlmsg_reply(msg, info);
+out:
+	mq_store_put(s);
+	return err;
+}
+
 static const struct genl_ops mq_genl_ops[] = {
 	{
 		.cmd = MQ_CMD_QUEUE_NEW,
@@ -330,6 +502,33 @@ static const struct genl_ops mq_genl_ops[] = {
 		.policy = mq_queue_config_policy,
 		.maxattr = MQ_A_MAX,
 		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = MQ_CMD_STORE_FORMAT,
+		.doit = mq_nl_store_format,
+		.policy = mq_store_format_policy,
+		.maxattr = MQ_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = MQ_CMD_STORE_ATTACH,
+		.doit = mq_nl_store_attach,
+		.policy = mq_store_attach_policy,
+		.maxattr = MQ_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = MQ_CMD_STORE_DETACH,
+		.doit = mq_nl_store_detach,
+		.policy = mq_store_none_policy,
+		.maxattr = MQ_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = MQ_CMD_STORE_GET,
+		.doit = mq_nl_store_get,
+		.policy = mq_store_none_policy,
+		.maxattr = MQ_A_MAX,
 	},
 };
 

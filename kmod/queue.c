@@ -26,29 +26,8 @@
 #include <linux/ctype.h>
 
 #include "queue.h"
-
-/*
- * A message lives in page-sized pieces, as System V and POSIX messages do:
- * the header with the first bytes, then a chain of segments. Every
- * allocation is order 0, however large the message, and none is rounded
- * up to the next power of two.
- */
-struct mq_seg {
-	struct mq_seg *next;
-	u8 data[];
-};
-
-struct mq_msg {
-	struct list_head node;
-	u64 offset;
-	u64 tstamp_ns;
-	u32 len;
-	struct mq_seg *segs;	/* the payload past data[] */
-	u8 data[];
-};
-
-#define MQ_MSG_INLINE	(PAGE_SIZE - sizeof(struct mq_msg))
-#define MQ_SEG_DATA	(PAGE_SIZE - sizeof(struct mq_seg))
+#include "store.h"
+#include "netlink.h"
 
 /*
  * A task asleep in read or write, on q->readers or q->writers, on its own
@@ -86,6 +65,7 @@ static u32 mq_next_id;
 static unsigned int mq_reg_gen;
 static unsigned int mq_max_queues;
 static const struct mq_queue_observer *mq_observer;
+static struct mq_store *mq_store_cur;	/* the attached store, mq_reg_lock */
 
 /**
  * mq_queue_name_valid - check a queue name
@@ -151,6 +131,13 @@ static void mq_params_apply_access(struct mq_queue *q,
 		q->gid = p->gid;
 }
 
+static int mq_queue_store_reclaim(struct mq_store *s);
+
+static bool mq_durable(u32 durability)
+{
+	return durability != MQ_DURABILITY_MEMORY;
+}
+
 static void mq_msg_free(struct mq_msg *m)
 {
 	struct mq_seg *seg, *next;
@@ -178,6 +165,8 @@ static void mq_queue_release(struct kref *ref)
 
 	mq_msgs_free(&q->msgs);
 	mem_cgroup_put(q->memcg);
+	if (q->store)
+		mq_store_put(q->store);
 	kfree_rcu(q, rcu);	/* mq_queue_get_by_id() may be looking */
 }
 
@@ -332,6 +321,10 @@ static void mq_wake_up(struct mq_wake *wake)
 /* Append a message to the log; under q->lock, with room checked. */
 static void mq_append(struct mq_queue *q, struct mq_msg *m)
 {
+	if (q->store && mq_msg_resident(m)) {
+		q->resident_bytes += m->len;
+		atomic64_add(m->len, &q->store->resident);
+	}
 	m->offset = q->tail++;
 	list_add_tail(&m->node, &q->msgs);
 	q->depth_msgs++;
@@ -350,6 +343,115 @@ static void mq_unlink(struct mq_queue *q, struct mq_msg *m)
 	q->depth_bytes -= m->len;
 	q->msgs_out++;
 	q->bytes_out += m->len;
+	if (m->flags & MQ_MSG_REDELIVERED)
+		q->redelivered--;
+	if (q->evict_next == m)
+		q->evict_next = NULL;
+	if (q->store && mq_msg_resident(m)) {
+		q->resident_bytes -= m->len;
+		atomic64_sub(m->len, &q->store->resident);
+	}
+}
+
+/* Messages after the head that keep their payload for readers. */
+#define MQ_HOT_HEAD	16
+
+/*
+ * Drop the payload of durable messages from memory, oldest first after
+ * the readers' window, until @want bytes are freed; under q->lock. Only
+ * messages on stable storage are evicted; they are read back from the
+ * log when their turn comes.
+ */
+static void mq_evict(struct mq_queue *q, u64 want)
+{
+	u64 durable = mq_store_durable(q->store), freed = 0;
+	struct mq_seg *seg, *next;
+	struct mq_msg *m = q->evict_next;
+	int skip = 0;
+
+	if (!m) {
+		m = list_first_entry_or_null(&q->msgs, struct mq_msg, node);
+		if (!m)
+			return;
+		skip = MQ_HOT_HEAD;
+	}
+	list_for_each_entry_from(m, &q->msgs, node) {
+		if (freed >= want ||
+		    mq_store_rec_end(m->lpos, m->len) > durable)
+			break;
+		q->evict_next = m;
+		if (skip) {
+			skip--;
+			continue;
+		}
+		if (!m->segs)
+			continue;
+		for (seg = m->segs; seg; seg = next) {
+			next = seg->next;
+			kfree(seg);
+		}
+		m->segs = NULL;
+		freed += m->len;
+	}
+	q->resident_bytes -= freed;
+	atomic64_sub(freed, &q->store->resident);
+}
+
+/* Keep the store's messages in memory within its cache; no locks held. */
+static void mq_cache_trim(struct mq_queue *q, struct mq_store *s)
+{
+	s64 over = atomic64_read(&s->resident) - (s64)mq_store_cache_bytes(s);
+
+	if (over <= 0)
+		return;
+	spin_lock(&q->lock);
+	if (q->store == s)
+		mq_evict(q, over + (mq_store_cache_bytes(s) >> 4));
+	spin_unlock(&q->lock);
+}
+
+/*
+ * Durable queues: a message is handed out only below the read lease, a
+ * position logged ahead of the reads so that after a crash the messages
+ * that may have been read come back flagged MQ_MSG_REDELIVERED. The
+ * lease is extended MQ_LEASE_BATCH messages ahead, half a batch early,
+ * and the record goes out with the next commit. Under q->lock. Return:
+ * false if the reader must commit and try again.
+ */
+static bool mq_lease_ok(struct mq_queue *q, const struct mq_msg *m)
+{
+	u64 end;
+	int err;
+
+	if (!q->store)
+		return true;
+	if (q->lease_pending > q->lease &&
+	    mq_store_durable(q->store) >= q->lease_end)
+		q->lease = q->lease_pending;
+	if (m->offset + MQ_LEASE_BATCH / 2 >= q->lease_pending) {
+		err = mq_store_append_pos(q->store, q->serial, MQ_REC_LEASE,
+					  m->offset + MQ_LEASE_BATCH, &end);
+		if (!err) {
+			q->lease_pending = m->offset + MQ_LEASE_BATCH;
+			q->lease_end = end;
+		} else if (err == -ENOSPC) {
+			/* Not even room for positions: reading frees it. */
+			return true;
+		}
+	}
+	return m->offset < q->lease;
+}
+
+/* Take the oldest message for a reader, logging the new position. */
+static void mq_take(struct mq_queue *q, struct mq_msg *m)
+{
+	u64 end;
+
+	mq_unlink(q, m);
+	/* Best effort: the next position or the catalog carries it too. */
+	if (q->store)
+		mq_store_append_pos(q->store, q->serial, MQ_REC_POS,
+				    m->offset + 1, &end);
 }
 
 /*
@@ -370,7 +472,12 @@ static void mq_serve_readers(struct mq_queue *q, struct mq_wake *wake)
 			mq_waiter_complete(q, w, -EMSGSIZE, wake);
 			continue;
 		}
-		mq_unlink(q, m);
+		/* Not in memory, or not leased: the reader does it itself. */
+		if (!mq_msg_resident(m) || !mq_lease_ok(q, m)) {
+			mq_waiter_complete(q, w, MQ_RETRY, wake);
+			continue;
+		}
+		mq_take(q, m);
 		w->msg = m;
 		mq_waiter_complete(q, w, 0, wake);
 	}
@@ -383,9 +490,24 @@ static void mq_serve_readers(struct mq_queue *q, struct mq_wake *wake)
  */
 static void mq_serve_writers(struct mq_queue *q, struct mq_wake *wake)
 {
+	u64 msgs = q->depth_msgs, bytes = q->depth_bytes;
 	struct mq_waiter *w, *tmp;
 
 	list_for_each_entry_safe(w, tmp, &q->writers, node) {
+		if (q->store) {
+			/*
+			 * Durable queues' writers wait without a message and
+			 * log it themselves: wake as many as there is room
+			 * for, not a herd for one slot.
+			 */
+			if (msgs >= q->lim.cap_msgs ||
+			    bytes + w->len > q->lim.cap_bytes)
+				break;
+			msgs++;
+			bytes += w->len;
+			mq_waiter_complete(q, w, MQ_RETRY, wake);
+			continue;
+		}
 		if (!mq_has_room(q, w->len)) {
 			if (w->msg || q->pinned_bytes + w->len > q->lim.cap_bytes)
 				break;
@@ -468,12 +590,14 @@ static int mq_sleep(struct mq_queue *q, struct mq_waiter *w,
 /*
  * Sleeping writers hold their messages, charged to the queue's owner, but
  * never more than a queue's worth (cap_bytes) of them at once. A writer
- * past that waits here without a message until its message would fit,
- * then copies it again. Return: 0 (copy again), -ERESTARTSYS or -EIDRM.
+ * past that, or any writer of a durable queue, waits here without a
+ * message until its message would fit, then copies it again; @woken says
+ * room was made for it. Return: 0 (copy again), -ERESTARTSYS or -EIDRM.
  */
-static int mq_wait_pin(struct mq_queue *q, size_t len)
+static int mq_wait_pin(struct mq_queue *q, size_t len, bool *woken)
 {
 	struct mq_waiter w = { .msg = NULL, .len = len };
+	bool go;
 	int err;
 
 	spin_lock(&q->lock);
@@ -481,19 +605,31 @@ static int mq_wait_pin(struct mq_queue *q, size_t len)
 		spin_unlock(&q->lock);
 		return -EIDRM;
 	}
-	if (mq_has_room(q, len) || q->pinned_bytes + len <= q->lim.cap_bytes) {
+	if (q->store)
+		go = mq_has_room(q, len) && list_empty(&q->writers);
+	else
+		go = mq_has_room(q, len) ||
+		     q->pinned_bytes + len <= q->lim.cap_bytes;
+	if (go) {
 		spin_unlock(&q->lock);
 		return 0;
 	}
 	err = mq_sleep(q, &w, &q->writers, &q->blocked_writers);
-	return err == MQ_RETRY ? 0 : err;
+	if (err == MQ_RETRY) {
+		*woken = true;
+		return 0;
+	}
+	return err;
 }
 
-/* Allocate a message of @len bytes, charged to the queue's owner. */
-static struct mq_msg *mq_msg_alloc(struct mq_queue *q, size_t len)
+/*
+ * Allocate a message of @len bytes, charged to the queue's owner; @inl:
+ * the first bytes may live in the header (not for durable queues).
+ */
+static struct mq_msg *mq_msg_alloc(struct mq_queue *q, size_t len, bool inl)
 {
 	struct mem_cgroup *old = set_active_memcg(q->memcg);
-	size_t n = min_t(size_t, len, MQ_MSG_INLINE), left = len - n;
+	size_t n = inl ? min_t(size_t, len, MQ_MSG_INLINE) : 0, left = len - n;
 	struct mq_seg **tail, *seg;
 	struct mq_msg *m;
 
@@ -501,6 +637,7 @@ static struct mq_msg *mq_msg_alloc(struct mq_queue *q, size_t len)
 	if (!m)
 		goto out;
 	m->len = len;
+	m->inl = n;
 	m->segs = NULL;
 	for (tail = &m->segs; left; left -= n, tail = &seg->next) {
 		n = min_t(size_t, left, MQ_SEG_DATA);
@@ -521,7 +658,7 @@ out:
 /* Copy a whole message in from user memory. */
 static bool mq_msg_fill(struct mq_msg *m, struct iov_iter *from)
 {
-	size_t n = min_t(size_t, m->len, MQ_MSG_INLINE), left = m->len - n;
+	size_t n = m->inl, left = m->len - n;
 	struct mq_seg *seg;
 
 	if (!copy_from_iter_full(m->data, n, from))
@@ -537,7 +674,7 @@ static bool mq_msg_fill(struct mq_msg *m, struct iov_iter *from)
 /* Copy a whole message out to user memory. */
 static bool mq_msg_copy_out(const struct mq_msg *m, struct iov_iter *to)
 {
-	size_t n = min_t(size_t, m->len, MQ_MSG_INLINE), left = m->len - n;
+	size_t n = m->inl, left = m->len - n;
 	const struct mq_seg *seg;
 
 	if (copy_to_iter(m->data, n, to) != n)
@@ -556,17 +693,25 @@ static bool mq_msg_copy_out(const struct mq_msg *m, struct iov_iter *to)
  * @from: the whole message
  * @nonblock: fail with -EAGAIN instead of waiting for room
  *
+ * A durable queue's message is logged in the store as it is appended;
+ * for durability sync the call returns once the record is on stable
+ * storage.
+ *
  * Return: the message length, or -EINVAL (empty), -EMSGSIZE (too big),
- * -EAGAIN, -ERESTARTSYS, -EFAULT, -ENOMEM or -EIDRM; on error nothing was
- * appended.
+ * -EAGAIN, -ERESTARTSYS, -EFAULT, -ENOMEM, -EIDRM, -ENOSPC (store full)
+ * or -EIO (store degraded); on error nothing was appended, but for -EIO
+ * from a sync queue: the message is queued but not on stable storage.
  */
 ssize_t mq_queue_write(struct mq_queue *q, struct iov_iter *from,
 		       bool nonblock)
 {
 	size_t len = iov_iter_count(from);
 	struct mq_wake wake = { 0 };
+	struct mq_store *s = NULL;
+	bool reclaimed = false, sync = false, woken = false;
 	struct mq_waiter w;
 	struct mq_msg *m;
+	u64 end = 0;
 	int err;
 
 	if (READ_ONCE(q->dead))
@@ -576,7 +721,7 @@ ssize_t mq_queue_write(struct mq_queue *q, struct iov_iter *from,
 	if (len > READ_ONCE(q->lim.max_msg))
 		return -EMSGSIZE;
 again:
-	m = mq_msg_alloc(q, len);
+	m = mq_msg_alloc(q, len, !READ_ONCE(q->store));
 	if (!m)
 		return -ENOMEM;
 	if (!mq_msg_fill(m, from)) {
@@ -585,19 +730,41 @@ again:
 	}
 	/* Coarse: a precise clock read per message costs more than it tells. */
 	m->tstamp_ns = ktime_get_coarse_real_ns();
+	m->flags = 0;
+	m->lpos = 0;
+	m->pcrc_ok = false;
+	if (READ_ONCE(q->store)) {
+		/* The record's checksum, outside every lock. */
+		m->pcrc = mq_msg_crc(m);
+		m->pcrc_ok = true;
+	}
 
+relock:
 	err = 0;
 	spin_lock(&q->lock);
 	if (q->dead) {
 		err = -EIDRM;
 	} else if (len > q->lim.max_msg) {
 		err = -EMSGSIZE;
-	} else if (mq_has_room(q, len) && list_empty(&q->writers)) {
-		mq_append(q, m);
-		mq_serve_readers(q, &wake);
+	} else if (mq_has_room(q, len) &&
+		   (list_empty(&q->writers) || (woken && q->store))) {
+		if (q->store) {
+			m->offset = q->tail;
+			err = mq_store_append_msg(q->store, q->serial, m, &end);
+			if (!err || err == -EINPROGRESS || err == -ENOSPC) {
+				s = q->store;
+				mq_store_get(s);
+				sync = q->durability == MQ_DURABILITY_SYNC;
+			}
+		}
+		if (!err) {
+			mq_append(q, m);
+			mq_serve_readers(q, &wake);
+		}
 	} else if (nonblock) {
 		err = -EAGAIN;
-	} else if (q->pinned_bytes + len <= q->lim.cap_bytes) {
+	} else if (!q->store &&
+		   q->pinned_bytes + len <= q->lim.cap_bytes) {
 		q->pinned_bytes += len;
 		w.msg = m;
 		w.len = len;
@@ -608,20 +775,84 @@ again:
 		spin_unlock(&q->lock);
 		mq_msg_free(m);
 		iov_iter_revert(from, len);
-		err = mq_wait_pin(q, len);
+		woken = false;
+		err = mq_wait_pin(q, len, &woken);
 		if (err)
 			return err;
 		goto again;
 	}
 	spin_unlock(&q->lock);
 	mq_wake_up(&wake);
+	if (err == -EINPROGRESS || (err == -ENOSPC && !reclaimed)) {
+		/* The log's memory is full, or its space: make room. */
+		if (err == -EINPROGRESS) {
+			err = mq_store_commit_all(s);
+		} else {
+			reclaimed = true;
+			err = mq_queue_store_reclaim(s);
+		}
+		mq_store_put(s);
+		s = NULL;
+		if (!err)
+			goto relock;
+	}
 out:
 	if (err) {
+		if (s)
+			mq_store_put(s);
 		mq_msg_free(m);
 		return err;
 	}
 	mq_poll_wake(q, EPOLLIN | EPOLLRDNORM);
+	if (s) {
+		if (sync)
+			err = mq_store_wait_writer(s, end);
+		if (!err)
+			mq_cache_trim(q, s);
+		mq_store_put(s);
+		if (err)
+			return err;
+	}
 	return len;
+}
+
+/*
+ * Read an evicted message's payload back from the log, checked against
+ * its record. Return: 0, -ENOMEM, -EIO or -EUCLEAN (the record is
+ * damaged: the message stays queued, the reader gets the error).
+ */
+static int mq_msg_load(struct mq_queue *q, struct mq_store *s,
+		       struct mq_msg *m)
+{
+	struct mq_msg *tmp = mq_msg_alloc(q, m->len, false);
+	size_t left = m->len, n, done = 0;
+	struct mq_seg *seg;
+	void *buf;
+	int err;
+
+	if (!tmp)
+		return -ENOMEM;
+	buf = kvmalloc(m->len, GFP_KERNEL);
+	if (!buf) {
+		mq_msg_free(tmp);
+		return -ENOMEM;
+	}
+	err = mq_store_read_rec(s, m->lpos, m->len, q->serial, m->offset, buf);
+	if (err) {
+		pr_err("queue %s: message %llu: cannot read it back from the store (%d)\n",
+		       q->name, m->offset, err);
+	} else {
+		for (seg = tmp->segs; seg; seg = seg->next, left -= n) {
+			n = min_t(size_t, left, MQ_SEG_DATA);
+			memcpy(seg->data, buf + done, n);
+			done += n;
+		}
+		m->segs = tmp->segs;
+		tmp->segs = NULL;
+	}
+	kvfree(buf);
+	mq_msg_free(tmp);
+	return err;
 }
 
 /* Put back a message whose copy to the reader failed; under q->lock. */
@@ -639,6 +870,13 @@ static void mq_msg_unread(struct mq_queue *q, struct mq_msg *m)
 	q->depth_bytes += m->len;
 	q->msgs_out--;
 	q->bytes_out -= m->len;
+	if (m->flags & MQ_MSG_REDELIVERED)
+		q->redelivered++;
+	q->evict_next = NULL;
+	if (q->store && mq_msg_resident(m)) {
+		q->resident_bytes += m->len;
+		atomic64_add(m->len, &q->store->resident);
+	}
 }
 
 /**
@@ -646,26 +884,46 @@ static void mq_msg_unread(struct mq_queue *q, struct mq_msg *m)
  * @q: the queue
  * @to: where to copy it; too small a buffer gets -EMSGSIZE
  * @nonblock: fail with -EAGAIN instead of waiting for a message
+ * @meta: if not NULL, filled with the message's offset, time and flags
  *
- * Return: the message length, or -EMSGSIZE, -EAGAIN, -ERESTARTSYS, -EFAULT
- * or -EIDRM; on error the message stays queued.
+ * Return: the message length, or -EMSGSIZE, -EAGAIN, -ERESTARTSYS, -EFAULT,
+ * -EIDRM or -EIO (a durable queue's store failed); on error the message
+ * stays queued.
  */
-ssize_t mq_queue_read(struct mq_queue *q, struct iov_iter *to, bool nonblock)
+ssize_t mq_queue_read(struct mq_queue *q, struct iov_iter *to, bool nonblock,
+		      struct mq_msg_meta *meta)
 {
 	size_t len, room = iov_iter_count(to);
+	struct mq_store *s, *load = NULL;
 	struct mq_wake wake = { 0 };
 	struct mq_waiter w;
 	struct mq_msg *m;
-	int err = 0;
+	int err;
 
+again:
+	err = 0;
 	spin_lock(&q->lock);
 	m = list_first_entry_or_null(&q->msgs, struct mq_msg, node);
 	if (q->dead) {
 		err = -EIDRM;
 	} else if (m && m->len > room) {
 		err = -EMSGSIZE;
+	} else if (m && !mq_lease_ok(q, m)) {
+		/* Commit the lease (and all before it), then try again. */
+		s = q->store;
+		mq_store_get(s);
+		spin_unlock(&q->lock);
+		err = mq_store_commit_all(s);
+		mq_store_put(s);
+		if (err)
+			return err;
+		goto again;
 	} else if (m) {
-		mq_unlink(q, m);
+		mq_take(q, m);
+		if (!mq_msg_resident(m)) {
+			load = q->store;
+			mq_store_get(load);
+		}
 		mq_serve_writers(q, &wake);
 	} else if (nonblock) {
 		err = -EAGAIN;
@@ -674,6 +932,8 @@ ssize_t mq_queue_read(struct mq_queue *q, struct iov_iter *to, bool nonblock)
 		w.msg = NULL;
 		/* Drops the lock; a completed reader holds its message. */
 		err = mq_sleep(q, &w, &q->readers, &q->blocked_readers);
+		if (err == MQ_RETRY)
+			goto again;
 		m = w.msg;
 		goto out;
 	}
@@ -684,6 +944,26 @@ out:
 		return err;
 
 	len = m->len;
+	if (meta) {
+		meta->offset = m->offset;
+		meta->tstamp_ns = m->tstamp_ns;
+		meta->flags = m->flags;
+	}
+	if (load) {
+		/* Evicted: its turn has come, read it back from the log. */
+		err = mq_msg_load(q, load, m);
+		mq_store_put(load);
+		if (err) {
+			spin_lock(&q->lock);
+			if (!q->dead) {
+				mq_msg_unread(q, m);
+				m = NULL;
+			}
+			spin_unlock(&q->lock);
+			mq_msg_free(m);
+			return err;
+		}
+	}
 	if (!mq_msg_copy_out(m, to)) {
 		spin_lock(&q->lock);
 		if (!q->dead) {
@@ -702,14 +982,138 @@ out:
 	return len;
 }
 
+static struct mq_queue *mq_queue_alloc(const char *name,
+				       const struct mq_limits *lim,
+				       const struct mq_queue_params *p)
+{
+	struct mq_queue *q;
+
+	q = kzalloc(sizeof(*q), GFP_KERNEL_ACCOUNT);
+	if (!q)
+		return NULL;
+	kref_init(&q->ref);
+	strscpy(q->name, name, sizeof(q->name));
+	spin_lock_init(&q->lock);
+	INIT_LIST_HEAD(&q->msgs);
+	INIT_LIST_HEAD(&q->readers);
+	INIT_LIST_HEAD(&q->writers);
+	INIT_LIST_HEAD(&q->store_node);
+	init_waitqueue_head(&q->pollq);
+	q->lim = *lim;
+	q->mode = MQ_DEFAULT_MODE;
+	q->uid = current_fsuid();
+	q->gid = current_fsgid();
+	mq_params_apply_access(q, p);
+	q->memcg = get_mem_cgroup_from_mm(current->mm);
+	q->created_ns = ktime_get_real_ns();
+	return q;
+}
+
+/* Give a queue its id and device; under mq_reg_lock. */
+static int mq_queue_register(struct mq_queue *q,
+			     struct netlink_ext_ack *extack)
+{
+	int err;
+
+	if (__mq_queue_lookup(q->name)) {
+		NL_SET_ERR_MSG(extack, "queue exists");
+		return -EEXIST;
+	}
+	err = xa_alloc_cyclic(&mq_queues, &q->id, q,
+			      XA_LIMIT(0, mq_max_queues - 1), &mq_next_id,
+			      GFP_KERNEL);
+	if (err == -EBUSY) {
+		NL_SET_ERR_MSG(extack, "too many queues (module parameter max_queues)");
+		err = -ENOSPC;
+	}
+	if (err < 0)
+		return err;
+	err = mq_observer->added(q);
+	if (err) {
+		NL_SET_ERR_MSG(extack, "cannot create the device node");
+		xa_erase(&mq_queues, q->id);
+		return err;
+	}
+	mq_reg_changed();
+	mq_queue_get(q);	/* the registry's reference */
+	return 0;
+}
+
+/* Can the attached store take a durable queue with @lim? mq_reg_lock. */
+static int mq_store_fits(const struct mq_limits *lim,
+			 struct netlink_ext_ack *extack)
+{
+	struct mq_store *s = mq_store_cur;
+
+	if (!s) {
+		NL_SET_ERR_MSG(extack, "no store attached (mqctl store attach DEV)");
+		return -ENODEV;
+	}
+	if (READ_ONCE(s->err)) {
+		NL_SET_ERR_MSG(extack, "the store is degraded by an I/O error");
+		return -EIO;
+	}
+	if (lim->max_msg > mq_store_max_msg(s)) {
+		NL_SET_ERR_MSG(extack, "max-msg over a quarter of the store's segment");
+		return -ERANGE;
+	}
+	return 0;
+}
+
+/* Put a queue into the attached store and save the catalog; mq_reg_lock. */
+static int mq_store_add_queue(struct mq_queue *q, u32 durability,
+			      struct netlink_ext_ack *extack)
+{
+	struct mq_store *s = mq_store_cur;
+	int err;
+
+	if (s->nqueues >= MQ_CAT_MAX_QUEUES) {
+		NL_SET_ERR_MSG(extack, "the store's catalog is full (4096 queues)");
+		return -ENOSPC;
+	}
+	mq_store_get(s);
+	spin_lock(&q->lock);
+	q->serial = s->next_serial++;
+	q->store = s;
+	q->durability = durability;
+	q->lease = q->tail;
+	q->lease_pending = q->tail;
+	spin_unlock(&q->lock);
+	list_add_tail(&q->store_node, &s->queues);
+	s->nqueues++;
+	err = mq_store_write_catalog(s, s->tail_seg, false);
+	if (err) {
+		NL_SET_ERR_MSG(extack, "I/O error writing the store's catalog");
+		list_del_init(&q->store_node);
+		s->nqueues--;
+		spin_lock(&q->lock);
+		q->store = NULL;
+		q->durability = MQ_DURABILITY_MEMORY;
+		spin_unlock(&q->lock);
+		mq_store_put(s);
+	}
+	return err;
+}
+
+/* Take a queue out of its store's catalog; mq_reg_lock. */
+static int mq_store_remove_queue(struct mq_queue *q)
+{
+	struct mq_store *s = q->store;
+
+	list_del_init(&q->store_node);
+	s->nqueues--;
+	return mq_store_write_catalog(s, s->tail_seg, false);
+}
+
 /**
  * mq_queue_create - create a queue and its front-end objects
  * @name: a valid queue name
- * @p: optional limits and access; unset fields take defaults
+ * @p: optional limits, access and durability; unset fields take defaults
  * @extack: where to say why it failed
  *
  * The queue's memory is charged to the calling task's memory cgroup, now
- * and for every message written later by anyone.
+ * and for every message written later by anyone. A durable queue is
+ * saved in the attached store's catalog before this returns.
  *
  * Return: the new queue with a reference held for the caller, or ERR_PTR.
  */
@@ -722,6 +1126,8 @@ struct mq_queue *mq_queue_create(const char *name,
 		.cap_msgs = MQ_DEFAULT_CAP_MSGS,
 		.cap_bytes = MQ_DEFAULT_CAP_BYTES,
 	};
+	u32 durability = p->set & MQ_P_DURABILITY ? p->durability :
+			 MQ_DURABILITY_MEMORY;
 	struct mq_queue *q;
 	int err;
 
@@ -735,58 +1141,44 @@ struct mq_queue *mq_queue_create(const char *name,
 	if (err)
 		return ERR_PTR(err);
 
-	q = kzalloc(sizeof(*q), GFP_KERNEL_ACCOUNT);
+	q = mq_queue_alloc(name, &lim, p);
 	if (!q)
 		return ERR_PTR(-ENOMEM);
-	kref_init(&q->ref);
-	strscpy(q->name, name, sizeof(q->name));
-	spin_lock_init(&q->lock);
-	INIT_LIST_HEAD(&q->msgs);
-	INIT_LIST_HEAD(&q->readers);
-	INIT_LIST_HEAD(&q->writers);
-	init_waitqueue_head(&q->pollq);
-	q->lim = lim;
-	q->mode = MQ_DEFAULT_MODE;
-	q->uid = current_fsuid();
-	q->gid = current_fsgid();
-	mq_params_apply_access(q, p);
-	q->memcg = get_mem_cgroup_from_mm(current->mm);
 
 	mutex_lock(&mq_reg_lock);
-	if (__mq_queue_lookup(name)) {
-		NL_SET_ERR_MSG(extack, "queue exists");
-		err = -EEXIST;
+	if (mq_durable(durability)) {
+		err = mq_store_fits(&lim, extack);
+		if (err)
+			goto err_unlock;
+	}
+	err = mq_queue_register(q, extack);
+	if (err)
 		goto err_unlock;
+	if (mq_durable(durability)) {
+		err = mq_store_add_queue(q, durability, extack);
+		if (err) {
+			xa_erase(&mq_queues, q->id);
+			mq_reg_changed();
+			mq_observer->removed(q);
+			mq_queue_put(q);	/* the registry's */
+			goto err_unlock;
+		}
 	}
-	err = xa_alloc_cyclic(&mq_queues, &q->id, q,
-			      XA_LIMIT(0, mq_max_queues - 1), &mq_next_id,
-			      GFP_KERNEL);
-	if (err == -EBUSY) {
-		NL_SET_ERR_MSG(extack, "too many queues (module parameter max_queues)");
-		err = -ENOSPC;
-	}
-	if (err < 0)
-		goto err_unlock;
-	err = mq_observer->added(q);
-	if (err) {
-		NL_SET_ERR_MSG(extack, "cannot create the device node");
-		goto err_erase;
-	}
-	mq_reg_changed();
-	mq_queue_get(q);	/* the registry's reference */
 	mutex_unlock(&mq_reg_lock);
 	return q;
 
-err_erase:
-	xa_erase(&mq_queues, q->id);
 err_unlock:
 	mutex_unlock(&mq_reg_lock);
 	mq_queue_put(q);
 	return ERR_PTR(err);
 }
 
-/* Under mq_reg_lock. */
-static void __mq_queue_delete(struct mq_queue *q)
+/*
+ * Take a queue out of the registry and wake everyone with -EIDRM; under
+ * mq_reg_lock. @forget: take it out of its store too (a delete; not a
+ * detach, which keeps it on disk).
+ */
+static void __mq_queue_delete(struct mq_queue *q, bool forget)
 {
 	struct mq_wake wake = { 0 };
 	LIST_HEAD(doomed);
@@ -794,12 +1186,28 @@ static void __mq_queue_delete(struct mq_queue *q)
 	xa_erase(&mq_queues, q->id);
 	mq_reg_changed();
 	mq_observer->removed(q);
+	if (q->store && !list_empty(&q->store_node)) {
+		if (forget) {
+			if (mq_store_remove_queue(q))
+				pr_warn("queue %s: deleted, but the store's catalog could not be written: it comes back on the next attach\n",
+					q->name);
+		} else {
+			list_del_init(&q->store_node);
+			q->store->nqueues--;
+		}
+	}
 
 	spin_lock(&q->lock);
 	WRITE_ONCE(q->dead, true);
+	if (q->store) {
+		atomic64_sub(q->resident_bytes, &q->store->resident);
+		q->resident_bytes = 0;
+	}
+	q->evict_next = NULL;
 	list_splice_init(&q->msgs, &doomed);
 	q->depth_msgs = 0;
 	q->depth_bytes = 0;
+	q->redelivered = 0;
 	mq_fail_waiters(q, &wake);
 	spin_unlock(&q->lock);
 	mq_wake_up(&wake);
@@ -824,10 +1232,43 @@ int mq_queue_delete(struct mq_queue *q)
 
 	mutex_lock(&mq_reg_lock);
 	if (xa_load(&mq_queues, q->id) == q) {
-		__mq_queue_delete(q);
+		__mq_queue_delete(q, true);
 		err = 0;
 	}
 	mutex_unlock(&mq_reg_lock);
+	return err;
+}
+
+/* The durability part of mq_queue_set(); under mq_reg_lock. */
+static int mq_queue_set_durability(struct mq_queue *q, u32 dur, u32 new_dur,
+				   struct netlink_ext_ack *extack)
+{
+	struct mq_store *s = q->store;
+	int err;
+
+	if (!mq_durable(dur) && !mq_durable(new_dur))
+		return 0;
+	if (!mq_durable(dur)) {
+		err = mq_store_add_queue(q, new_dur, extack);
+		if (err)
+			NL_SET_ERR_MSG(extack, "change made, but not saved in the store");
+		return err;
+	}
+	if (!mq_durable(new_dur)) {
+		err = mq_store_remove_queue(q);
+		spin_lock(&q->lock);
+		q->store = NULL;
+		q->durability = new_dur;
+		spin_unlock(&q->lock);
+		mq_store_put(s);
+	} else {
+		spin_lock(&q->lock);
+		q->durability = new_dur;
+		spin_unlock(&q->lock);
+		err = mq_store_write_catalog(s, s->tail_seg, false);
+	}
+	if (err)
+		NL_SET_ERR_MSG(extack, "change made, but the store's catalog could not be written");
 	return err;
 }
 
@@ -854,9 +1295,11 @@ int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
 	void *prepared = NULL;
 	struct mq_limits lim;
 	bool access_changed;
+	u32 dur, new_dur;
 	umode_t mode;
 	kuid_t uid;
 	kgid_t gid;
+	u64 depth;
 	int err;
 
 	*applied = false;
@@ -871,11 +1314,34 @@ int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
 	mode = q->mode;
 	uid = q->uid;
 	gid = q->gid;
+	dur = q->durability;
+	depth = q->depth_msgs + q->blocked_writers;
 	spin_unlock(&q->lock);
 	mq_params_apply_limits(&lim, p);
 	err = mq_limits_check(&lim, extack);
 	if (err)
 		goto out;
+	new_dur = p->set & MQ_P_DURABILITY ? p->durability : dur;
+	if (mq_durable(new_dur) && !mq_durable(dur)) {
+		err = mq_store_fits(&lim, extack);
+		if (err)
+			goto out;
+		if (depth) {
+			NL_SET_ERR_MSG(extack, "only an empty queue can move into the store");
+			err = -EBUSY;
+			goto out;
+		}
+	} else if (!mq_durable(new_dur) && mq_durable(dur) && depth) {
+		/* Its messages may be on disk only. */
+		NL_SET_ERR_MSG(extack, "only an empty queue can leave the store");
+		err = -EBUSY;
+		goto out;
+	} else if (mq_durable(new_dur) &&
+		   lim.max_msg > mq_store_max_msg(q->store)) {
+		NL_SET_ERR_MSG(extack, "max-msg over a quarter of the store's segment");
+		err = -ERANGE;
+		goto out;
+	}
 	/* Other changes are serialised by mq_reg_lock: the access is stable. */
 	access_changed = ((p->set & MQ_P_MODE) && (p->mode & 0777) != mode) ||
 			 ((p->set & MQ_P_UID) && !uid_eq(p->uid, uid)) ||
@@ -907,6 +1373,8 @@ int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
 			NL_SET_ERR_MSG(extack,
 				       "change made, but the device node could not be recreated");
 	}
+	if (!err)
+		err = mq_queue_set_durability(q, dur, new_dur, extack);
 out:
 	mutex_unlock(&mq_reg_lock);
 	return err;
@@ -967,8 +1435,323 @@ void mq_queue_snapshot(struct mq_queue *q, struct mq_queue_snapshot *s)
 	s->dead = q->dead;
 	s->blocked_readers = q->blocked_readers;
 	s->blocked_writers = q->blocked_writers;
+	s->durability = q->durability;
+	s->next_flags = first ? first->flags : 0;
+	s->redelivered = q->redelivered;
+	s->durable_offset = 0;
+	if (q->store) {
+		u64 durable = mq_store_durable(q->store);
+		struct mq_msg *m;
+
+		s->durable_offset = q->tail;
+		list_for_each_entry_reverse(m, &q->msgs, node) {
+			if (mq_store_rec_end(m->lpos, m->len) <= durable)
+				break;
+			s->durable_offset = m->offset;
+		}
+	}
 	spin_unlock(&q->lock);
 	s->open_fds = atomic_read(&q->open_fds);
+}
+
+/* ---- the store ---- */
+
+/**
+ * mq_queue_store_get - the attached store
+ *
+ * Return: it, with a reference held, or NULL.
+ */
+struct mq_store *mq_queue_store_get(void)
+{
+	struct mq_store *s;
+
+	mutex_lock(&mq_reg_lock);
+	s = mq_store_cur;
+	if (s)
+		mq_store_get(s);
+	mutex_unlock(&mq_reg_lock);
+	return s;
+}
+
+/*
+ * Free log space: the oldest segment still needed is the one holding the
+ * oldest queued message of any durable queue. The catalog, saving every
+ * queue's position, is written first, so the position records in the
+ * segments given up are no longer needed. Under mq_reg_lock.
+ */
+static int __mq_queue_store_reclaim(struct mq_store *s)
+{
+	u64 oldest = mq_store_head_seg(s), k;
+	struct mq_queue *q;
+
+	list_for_each_entry(q, &s->queues, store_node) {
+		k = mq_store_oldest_needed(s, q);
+		if (k < oldest)
+			oldest = k;
+	}
+	if (oldest <= s->tail_seg)
+		return 0;
+	return mq_store_write_catalog(s, oldest, false);
+}
+
+/**
+ * mq_queue_store_reclaim - give log space read by every queue back
+ * @s: the store
+ *
+ * Return: 0 or -EIO.
+ */
+static int mq_queue_store_reclaim(struct mq_store *s)
+{
+	int err = -EIO;
+
+	mutex_lock(&mq_reg_lock);
+	if (mq_store_cur == s)
+		err = __mq_queue_store_reclaim(s);
+	mutex_unlock(&mq_reg_lock);
+	return err;
+}
+
+/**
+ * mq_queue_restore_msg - put a message found in the log back in its queue
+ * @q: the queue, not yet registered
+ * @offset: its offset, above every one restored before
+ * @tstamp: when it was written
+ * @lpos: its record's log position
+ * @len: its length
+ *
+ * Only its description: the payload stays on disk until it is read.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int mq_queue_restore_msg(struct mq_queue *q, u64 offset, u64 tstamp,
+			 u64 lpos, u32 len)
+{
+	struct mq_msg *m = mq_msg_alloc(q, 0, false);
+
+	if (!m)
+		return -ENOMEM;
+	m->len = len;		/* evicted: read back when its turn comes */
+	m->tstamp_ns = tstamp;
+	m->lpos = lpos;
+	m->flags = 0;
+	q->tail = offset;
+	mq_append(q, m);
+	return 0;
+}
+
+/**
+ * mq_queue_restore_head - drop restored messages read before
+ * @q: the queue, not yet registered
+ * @head: the logged position
+ */
+void mq_queue_restore_head(struct mq_queue *q, u64 head)
+{
+	struct mq_msg *m, *tmp;
+
+	list_for_each_entry_safe(m, tmp, &q->msgs, node) {
+		if (m->offset >= head)
+			break;
+		mq_unlink(q, m);
+		mq_msg_free(m);
+	}
+	if (q->tail < head)
+		q->tail = head;
+}
+
+static void mq_restore_free(struct list_head *restored)
+{
+	struct mq_restore *r, *tmp;
+
+	list_for_each_entry_safe(r, tmp, restored, node) {
+		if (r->q)
+			mq_queue_put(r->q);
+		kfree(r);
+	}
+}
+
+/* A queue as its catalog entry describes it. */
+static struct mq_queue *mq_restore_queue(struct mq_restore *r)
+{
+	const struct mq_disk_queue *dq = &r->dq;
+	struct mq_queue_params p = {
+		.set = MQ_P_MODE | MQ_P_UID | MQ_P_GID,
+		.mode = le32_to_cpu(dq->mode) & 0777,
+		.uid = make_kuid(&init_user_ns, le32_to_cpu(dq->uid)),
+		.gid = make_kgid(&init_user_ns, le32_to_cpu(dq->gid)),
+	};
+	struct mq_limits lim = {
+		.max_msg = le32_to_cpu(dq->max_msg),
+		.cap_msgs = le32_to_cpu(dq->cap_msgs),
+		.cap_bytes = le64_to_cpu(dq->cap_bytes),
+	};
+	struct mq_queue *q;
+
+	if (mq_limits_check(&lim, NULL) || !uid_valid(p.uid) ||
+	    !gid_valid(p.gid))
+		return ERR_PTR(-EUCLEAN);
+	q = mq_queue_alloc(dq->name, &lim, &p);
+	if (!q)
+		return ERR_PTR(-ENOMEM);
+	q->serial = le64_to_cpu(dq->serial);
+	q->durability = le32_to_cpu(dq->durability);
+	q->created_ns = le64_to_cpu(dq->created_ns);
+	q->tail = r->head;
+	return q;
+}
+
+/**
+ * mq_queue_store_attach - attach the store on a block device and bring
+ * its queues back
+ * @path: the device
+ * @flush_ms: async flush interval, 0 for the default
+ * @extack: where to say why it failed
+ *
+ * Return: 0 or a negative errno; on error nothing is attached or created.
+ */
+int mq_queue_store_attach(const char *path, u32 flush_ms,
+			  struct netlink_ext_ack *extack)
+{
+	struct mq_restore *r;
+	LIST_HEAD(restored);
+	struct mq_store *s;
+	struct mq_msg *m;
+	int err, n = 0;
+
+	if (READ_ONCE(mq_store_cur)) {
+		NL_SET_ERR_MSG(extack, "a store is attached already (one per host)");
+		return -EBUSY;
+	}
+	s = mq_store_open(path, flush_ms, &restored, extack);
+	if (IS_ERR(s)) {
+		mq_restore_free(&restored);
+		return PTR_ERR(s);
+	}
+	list_for_each_entry(r, &restored, node) {
+		r->q = mq_restore_queue(r);
+		if (IS_ERR(r->q)) {
+			err = PTR_ERR(r->q);
+			r->q = NULL;
+			NL_SET_ERR_MSG(extack, "a catalog entry is damaged");
+			goto fail;
+		}
+	}
+	err = mq_store_recover(s, &restored, extack);
+	if (err)
+		goto fail;
+
+	mutex_lock(&mq_reg_lock);
+	if (mq_store_cur) {
+		NL_SET_ERR_MSG(extack, "a store is attached already (one per host)");
+		err = -EBUSY;
+		goto fail_unlock;
+	}
+	list_for_each_entry(r, &restored, node) {
+		if (__mq_queue_lookup(r->q->name)) {
+			NL_SET_ERR_MSG(extack, "a stored queue has an existing queue's name");
+			err = -EEXIST;
+			goto fail_unlock;
+		}
+	}
+	err = mq_store_begin(s);
+	if (err) {
+		NL_SET_ERR_MSG(extack, "cannot start the store's log");
+		goto fail_unlock;
+	}
+	list_for_each_entry(r, &restored, node) {
+		struct mq_queue *q = r->q;
+
+		/*
+		 * Never give an offset twice: one handed out before the
+		 * catalog was saved stays used even if its message was lost
+		 * (a write that failed, or async and not yet flushed).
+		 */
+		q->tail = max3(q->tail, r->next, r->cat_tail);
+		list_for_each_entry(m, &q->msgs, node) {
+			if (m->offset >= r->lease)
+				break;
+			m->flags |= MQ_MSG_REDELIVERED;
+			q->redelivered++;
+		}
+		if (r->lost)
+			pr_warn("%s: queue %s: %llu messages lost to damage\n",
+				path, q->name, r->lost);
+		err = mq_queue_register(q, extack);
+		if (err)
+			goto fail_unregister;
+		mq_store_get(s);
+		q->store = s;
+		list_add_tail(&q->store_node, &s->queues);
+		s->nqueues++;
+		n++;
+	}
+	mq_store_cur = s;
+	/* Save the positions found and give back what they free. */
+	if (__mq_queue_store_reclaim(s))
+		pr_warn("%s: cannot write the catalog after recovery\n", path);
+	mutex_unlock(&mq_reg_lock);
+	pr_info("%s: attached, %d queues, %llu messages recovered%s\n", path,
+		n, s->recovered_msgs, s->was_clean ? "" : " after an unclean stop");
+	mq_nl_store_event(s, MQ_CMD_STORE_ATTACH);
+	mq_restore_free(&restored);
+	return 0;
+
+fail_unregister:
+	/* All or nothing: what is not registered would vanish from disk. */
+	list_for_each_entry(r, &restored, node)
+		if (r->q->store)
+			__mq_queue_delete(r->q, false);
+	mutex_unlock(&mq_reg_lock);
+	mq_restore_free(&restored);
+	mq_store_close(s, false);
+	return err;
+fail_unlock:
+	mutex_unlock(&mq_reg_lock);
+fail:
+	mq_restore_free(&restored);
+	mq_store_abort(s);
+	return err;
+}
+
+/**
+ * mq_queue_store_detach - detach the attached store
+ * @force: even with open fds (module unload: there are none)
+ * @extack: where to say why it failed
+ *
+ * Its queues are flushed, saved and go away; they come back on attach.
+ * Return: 0, -ENODEV or -EBUSY.
+ */
+int mq_queue_store_detach(bool force, struct netlink_ext_ack *extack)
+{
+	struct mq_queue *q, *tmp;
+	struct mq_store *s;
+	bool clean;
+
+	mutex_lock(&mq_reg_lock);
+	s = mq_store_cur;
+	if (!s) {
+		mutex_unlock(&mq_reg_lock);
+		NL_SET_ERR_MSG(extack, "no store attached");
+		return -ENODEV;
+	}
+	list_for_each_entry(q, &s->queues, store_node) {
+		if (!force && atomic_read(&q->open_fds)) {
+			mutex_unlock(&mq_reg_lock);
+			NL_SET_ERR_MSG(extack, "a durable queue is open: close it first");
+			return -EBUSY;
+		}
+	}
+	mq_store_commit_all(s);
+	clean = !mq_store_write_catalog(s, s->tail_seg, true);
+	if (!clean)
+		pr_err("%s: cannot write the catalog at detach\n", s->path);
+	list_for_each_entry_safe(q, tmp, &s->queues, store_node)
+		__mq_queue_delete(q, false);
+	mq_store_cur = NULL;
+	mutex_unlock(&mq_reg_lock);
+	if (!force)	/* at unload, the family is gone */
+		mq_nl_store_event(s, MQ_CMD_STORE_DETACH);
+	mq_store_close(s, clean);
+	return 0;
 }
 
 /**
@@ -996,7 +1779,7 @@ void mq_queue_exit(void)
 
 	mutex_lock(&mq_reg_lock);
 	xa_for_each(&mq_queues, id, q)
-		__mq_queue_delete(q);
+		__mq_queue_delete(q, false);
 	mutex_unlock(&mq_reg_lock);
 	xa_destroy(&mq_queues);
 }

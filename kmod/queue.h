@@ -19,6 +19,48 @@
 
 struct device;
 struct mem_cgroup;
+struct mq_store;
+
+/*
+ * A message lives in page-sized pieces, as System V and POSIX messages do:
+ * the header with the first bytes, then a chain of segments. Every
+ * allocation is order 0, however large the message, and none is rounded
+ * up to the next power of two.
+ */
+struct mq_seg {
+	struct mq_seg *next;
+	u8 data[];
+};
+
+struct mq_msg {
+	struct list_head node;
+	u64 offset;
+	u64 tstamp_ns;
+	u64 lpos;		/* durable queues: the record's log position */
+	u32 len;
+	u32 flags;		/* MQ_MSG_* */
+	u32 inl;		/* payload bytes in data[] */
+	u32 pcrc;		/* durable: the payload's CRC-32C (seed 0) */
+	bool pcrc_ok;
+	struct mq_seg *segs;	/* the payload past data[] */
+	u8 data[];
+};
+
+/*
+ * A durable queue's message keeps its payload in segments only, so that
+ * once on stable storage the payload can be dropped from memory (evicted)
+ * and read back from the log when its turn comes.
+ */
+static inline bool mq_msg_resident(const struct mq_msg *m)
+{
+	return m->inl || m->segs;
+}
+
+#define MQ_MSG_INLINE	(PAGE_SIZE - sizeof(struct mq_msg))
+#define MQ_SEG_DATA	(PAGE_SIZE - sizeof(struct mq_seg))
+
+/* Read leases are taken this many messages ahead (see mq_lease()). */
+#define MQ_LEASE_BATCH	1024
 
 /* Which fields of struct mq_queue_params are set. */
 enum {
@@ -28,6 +70,7 @@ enum {
 	MQ_P_MODE	= BIT(3),
 	MQ_P_UID	= BIT(4),
 	MQ_P_GID	= BIT(5),
+	MQ_P_DURABILITY	= BIT(6),
 };
 
 struct mq_queue_params {
@@ -38,6 +81,7 @@ struct mq_queue_params {
 	umode_t mode;
 	kuid_t uid;
 	kgid_t gid;
+	u32 durability;
 };
 
 struct mq_limits {
@@ -80,6 +124,19 @@ struct mq_queue {
 
 	struct mem_cgroup *memcg;	/* all queue memory is charged here */
 	struct device *dev;		/* owned by the chrdev front-end */
+
+	/* Durable queues (durability async or sync) */
+	u32 durability;
+	struct mq_store *store;		/* set under mq_reg_lock and q->lock */
+	struct list_head store_node;	/* in store->queues, mq_reg_lock */
+	u64 serial;			/* the store's name for the queue */
+	u64 created_ns;
+	u64 lease;			/* offsets below may be read */
+	u64 lease_pending;		/* ... once lease_end is durable */
+	u64 lease_end;
+	u64 redelivered;		/* queued messages flagged so */
+	u64 resident_bytes;		/* payload in memory */
+	struct mq_msg *evict_next;	/* where eviction goes on, or NULL */
 };
 
 /* A consistent copy of a queue's state, for MQ_IOC_INFO and netlink. */
@@ -101,7 +158,18 @@ struct mq_queue_snapshot {
 	u64 bytes_in;
 	u64 msgs_out;
 	u64 bytes_out;
+	u32 durability;
+	u32 next_flags;
+	u64 durable_offset;
+	u64 redelivered;
 	bool dead;
+};
+
+/* What MQ_IOC_RECV reports of the message it read. */
+struct mq_msg_meta {
+	u64 offset;
+	u64 tstamp_ns;
+	u32 flags;
 };
 
 /**
@@ -146,9 +214,19 @@ void mq_queue_put(struct mq_queue *q);
 
 ssize_t mq_queue_write(struct mq_queue *q, struct iov_iter *from,
 		       bool nonblock);
-ssize_t mq_queue_read(struct mq_queue *q, struct iov_iter *to, bool nonblock);
+ssize_t mq_queue_read(struct mq_queue *q, struct iov_iter *to, bool nonblock,
+		      struct mq_msg_meta *meta);
 __poll_t mq_queue_poll(struct mq_queue *q, struct file *file,
 		       poll_table *wait);
 void mq_queue_snapshot(struct mq_queue *q, struct mq_queue_snapshot *s);
+
+/* The store's side (queue.c) */
+int mq_queue_store_attach(const char *path, u32 flush_ms,
+			  struct netlink_ext_ack *extack);
+int mq_queue_store_detach(bool force, struct netlink_ext_ack *extack);
+struct mq_store *mq_queue_store_get(void);
+int mq_queue_restore_msg(struct mq_queue *q, u64 offset, u64 tstamp,
+			 u64 lpos, u32 len);
+void mq_queue_restore_head(struct mq_queue *q, u64 head);
 
 #endif /* _MQ_QUEUE_H */

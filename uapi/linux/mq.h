@@ -42,6 +42,10 @@
  * fails with EIDRM before any other check.
  *
  *   MQ_IOC_INFO  struct mq_info: the queue's limits, depth and counters.
+ *   MQ_IOC_RECV  struct mq_recv: read(2) with metadata: removes the oldest
+ *                message into buf and tells its length, offset,
+ *                timestamp and flags (MQ_MSG_REDELIVERED). Errors as
+ *                read(2); O_NONBLOCK applies.
  *
  * Generic netlink family "mq", version 1
  * --------------------------------------
@@ -66,6 +70,41 @@
  *   MQ_CMD_QUEUE_GET   with NAME: one queue; with NLM_F_DUMP: all queues.
  *                      Any user.
  *
+ *   MQ_CMD_STORE_FORMAT  write an empty store on a block device.
+ *                      CAP_SYS_ADMIN. R STORE_PATH; O STORE_SEGMENT_SIZE.
+ *                      Overwrites whatever the device held; refused with
+ *                      EBUSY while that device (or any store) is attached.
+ *   MQ_CMD_STORE_ATTACH  open the store on STORE_PATH and bring back its
+ *                      queues. CAP_SYS_ADMIN. R STORE_PATH; O
+ *                      STORE_FLUSH_MS. A device that is not an mq store,
+ *                      or of a newer format version, is refused
+ *                      (EMEDIUMTYPE, EPROTONOSUPPORT) and left untouched;
+ *                      a damaged one is recovered as far as it is intact,
+ *                      or refused (EUCLEAN) with the reason.
+ *   MQ_CMD_STORE_DETACH  flush, mark clean and close the store; its queues
+ *                      go away. CAP_SYS_ADMIN. EBUSY while a durable
+ *                      queue has an open fd.
+ *   MQ_CMD_STORE_GET   the attached store (ENODEV when none). Any user.
+ *                      Replies and store events carry STORE_PATH,
+ *                      STORE_SEGMENT_SIZE, STORE_FLUSH_MS (default 50)
+ *                      and the STORE_INFO nest (MQ_SSTAT_*). A path that
+ *                      is not a block device: ENOTBLK.
+ *
+ * Durability (QUEUE_DURABILITY, MQ_DURABILITY_*): "memory" queues live
+ * in RAM only. "async" and "sync" queues live in the attached store: a
+ * write(2) to an "async" queue returns once the message is in the
+ * store's log buffer, flushed to stable storage within STORE_FLUSH_MS;
+ * a write(2) to a "sync" queue returns only after its message is on
+ * stable storage (REQ_PREFLUSH | REQ_FUA); concurrent writers share
+ * flushes. A store that cannot take a message fails the write with
+ * ENOSPC (full: space comes back as consumers read) or EIO (device
+ * error: the store is degraded, see STORE_STATE); nothing is appended
+ * then. Consumer positions are logged with each flush, so after a crash
+ * at most the messages read since the last flush come back, flagged
+ * MQ_MSG_REDELIVERED (MQ_IOC_RECV, MQ_IOC_INFO). Durable queues need
+ * MAX_MSG no larger than a quarter of the store's segment size;
+ * changing a queue between memory and durable needs it to be empty.
+ *
  * Replies, dumps and events all carry the full queue description: NAME, ID,
  * MAX_MSG, CAP_MSGS, CAP_BYTES, MODE, UID, GID, DEVT and the STATS nest
  * (MQ_STAT_*). Dumps are consistent (NLM_F_DUMP_INTR is set when the set of
@@ -73,7 +112,9 @@
  *
  * Multicast group "events": MQ_CMD_QUEUE_NEW, MQ_CMD_QUEUE_SET and
  * MQ_CMD_QUEUE_DEL are sent to it after a queue was created, changed or
- * deleted, with the queue's description.
+ * deleted, with the queue's description; MQ_CMD_STORE_ATTACH,
+ * MQ_CMD_STORE_DETACH and MQ_CMD_STORE_GET (the store's state changed,
+ * e.g. degraded by an I/O error) with the store's description.
  *
  * Errors come back as netlink errors with an extended ACK message (and the
  * offending attribute where there is one), for example:
@@ -97,6 +138,7 @@
 #define MQ_GENL_MCGRP_EVENTS	"events"
 
 #define MQ_NAME_MAX		64
+#define MQ_STORE_PATH_MAX	255	/* bytes of a store's device path */
 #define MQ_MAX_MSG_LIMIT	(4U << 20)
 #define MQ_DEFAULT_MAX_MSG	(64U << 10)
 #define MQ_DEFAULT_CAP_MSGS	4096U
@@ -109,6 +151,10 @@ enum mq_cmd {
 	MQ_CMD_QUEUE_DEL,
 	MQ_CMD_QUEUE_GET,
 	MQ_CMD_QUEUE_SET,
+	MQ_CMD_STORE_FORMAT,
+	MQ_CMD_STORE_ATTACH,
+	MQ_CMD_STORE_DETACH,
+	MQ_CMD_STORE_GET,
 
 	__MQ_CMD_MAX
 };
@@ -128,6 +174,11 @@ enum mq_attr {
 	MQ_A_QUEUE_GID,		/* u32, in the caller's user namespace */
 	MQ_A_QUEUE_DEVT,	/* u32, read-only: new_encode_dev() of the node */
 	MQ_A_QUEUE_STATS,	/* nest of MQ_STAT_*, read-only */
+	MQ_A_QUEUE_DURABILITY,	/* u32, MQ_DURABILITY_* */
+	MQ_A_STORE_PATH,	/* NUL-terminated string, the block device */
+	MQ_A_STORE_SEGMENT_SIZE,	/* u32, bytes: power of 2, 1-64 MiB */
+	MQ_A_STORE_FLUSH_MS,	/* u32, async flush interval, 1-10000 ms */
+	MQ_A_STORE_INFO,	/* nest of MQ_SSTAT_*, read-only */
 
 	__MQ_A_MAX
 };
@@ -155,6 +206,49 @@ enum mq_stat {
 
 #define MQ_STAT_MAX (__MQ_STAT_MAX - 1)
 
+enum mq_durability {
+	MQ_DURABILITY_MEMORY,	/* RAM only */
+	MQ_DURABILITY_ASYNC,	/* in the store, flushed within FLUSH_MS */
+	MQ_DURABILITY_SYNC,	/* write(2) returns once on stable storage */
+};
+
+enum mq_store_state {
+	MQ_STORE_OK,
+	MQ_STORE_DEGRADED,	/* an I/O error: durable writes fail with EIO */
+};
+
+/* The attached store, in MQ_A_STORE_INFO; all read-only. */
+enum mq_store_stat {
+	MQ_SSTAT_UNSPEC,
+	MQ_SSTAT_PAD,
+	MQ_SSTAT_DEVT,		/* u32, new_encode_dev() of the device */
+	MQ_SSTAT_SIZE,		/* u64, bytes of the device in use */
+	MQ_SSTAT_SEGMENT_SIZE,	/* u32, bytes */
+	MQ_SSTAT_SEGMENTS,	/* u32, segments in all */
+	MQ_SSTAT_SEGMENTS_USED,	/* u32, segments holding live records */
+	MQ_SSTAT_BYTES_USED,	/* u64, log bytes live (segments used) */
+	MQ_SSTAT_BYTES_FREE,	/* u64, log bytes free */
+	MQ_SSTAT_STATE,		/* u32, MQ_STORE_* */
+	MQ_SSTAT_FLUSH_MS,	/* u32, async flush interval */
+	MQ_SSTAT_FLUSHES,	/* u64, flushes (commits) done */
+	MQ_SSTAT_FLUSH_NS_AVG,	/* u64, mean commit latency */
+	MQ_SSTAT_FLUSH_NS_MAX,	/* u64, worst commit latency */
+	MQ_SSTAT_BYTES_WRITTEN,	/* u64, log bytes written */
+	MQ_SSTAT_RECORDS,	/* u64, records appended since attach */
+	MQ_SSTAT_IO_ERRORS,	/* u64 */
+	MQ_SSTAT_QUEUES,	/* u32, durable queues */
+	MQ_SSTAT_GENERATION,	/* u64, superblock generation */
+	MQ_SSTAT_RECOVERED_MSGS,	/* u64, messages brought back at attach */
+	MQ_SSTAT_CORRUPT_BYTES,	/* u64, damaged log bytes skipped at attach */
+	MQ_SSTAT_CLEAN,		/* u32, 1 if the detach before this attach
+				 * was clean (0: recovered after a crash)
+				 */
+
+	__MQ_SSTAT_MAX
+};
+
+#define MQ_SSTAT_MAX (__MQ_SSTAT_MAX - 1)
+
 /**
  * struct mq_info - argument of MQ_IOC_INFO
  * @size: in: sizeof(struct mq_info) as the caller knows it
@@ -177,6 +271,12 @@ enum mq_stat {
  * @bytes_in: bytes written since creation
  * @msgs_out: messages read since creation
  * @bytes_out: bytes read since creation
+ * @durability: MQ_DURABILITY_* (since size 160)
+ * @next_flags: MQ_MSG_* of the oldest queued message
+ * @durable_offset: messages below this offset are on stable storage
+ *	(memory queues: 0)
+ * @redelivered: queued messages flagged MQ_MSG_REDELIVERED
+ * @reserved2: zero
  */
 struct mq_info {
 	__u32 size;
@@ -200,12 +300,50 @@ struct mq_info {
 	__u64 bytes_in;
 	__u64 msgs_out;
 	__u64 bytes_out;
+	__u32 durability;
+	__u32 next_flags;
+	__u64 durable_offset;
+	__u64 redelivered;
+	__u64 reserved2;
 };
 
 #define MQ_INFO_SIZE_VER0	128	/* first published sizeof(struct mq_info) */
+#define MQ_INFO_SIZE_VER1	160	/* + durability, next_flags, ... */
+
+/* Message flags (struct mq_recv, mq_info.next_flags). */
+#define MQ_MSG_REDELIVERED	0x1U	/* may have been read before */
+
+/**
+ * struct mq_recv - argument of MQ_IOC_RECV
+ * @size: in: sizeof(struct mq_recv) as the caller knows it
+ * @reserved0: must be zero
+ * @flags: in: must be zero
+ * @buf: in: user address of the buffer
+ * @buf_len: in: its size
+ * @msg_flags: out: MQ_MSG_*
+ * @len: out: the message's length
+ * @reserved1: must be zero
+ * @offset: out: the message's offset
+ * @tstamp_ns: out: when it was written, CLOCK_REALTIME
+ */
+struct mq_recv {
+	__u32 size;
+	__u32 reserved0;
+	__u64 flags;
+	__u64 buf;
+	__u32 buf_len;
+	__u32 msg_flags;
+	__u32 len;
+	__u32 reserved1;
+	__u64 offset;
+	__u64 tstamp_ns;
+};
+
+#define MQ_RECV_SIZE_VER0	56
 
 #define MQ_IOC_MAGIC	0xB8
 /* The size lives in the struct, not in the number, so the ABI can grow. */
 #define MQ_IOC_INFO	_IO(MQ_IOC_MAGIC, 0x01)
+#define MQ_IOC_RECV	_IO(MQ_IOC_MAGIC, 0x02)
 
 #endif /* _UAPI_LINUX_MQ_H */
