@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mqctl monitor: follow the "events" multicast group, one line per event,
- * until SIGINT or SIGTERM.
+ * mqctl monitor: follow the "events" multicast group, one line per event
+ * (queues and the store), until SIGINT or SIGTERM.
  *
  * The signals are taken through a signalfd polled beside the socket: libnl
  * retries a recvmsg() that a signal interrupts, so a handler alone could
@@ -19,33 +19,48 @@
 #include "nl.h"
 #include "print.h"
 #include "queue.h"
+#include "store.h"
 
-static const char *const event_names[] = {
-	[MQ_CMD_QUEUE_NEW] = "new",
-	[MQ_CMD_QUEUE_SET] = "set",
-	[MQ_CMD_QUEUE_DEL] = "del",
+/* The events of the "events" group: what happened, and to which object. */
+static const struct event {
+	const char *name;
+	bool store;		/* a store description, not a queue's */
+} events[] = {
+	[MQ_CMD_QUEUE_NEW]	= { "new",	false },
+	[MQ_CMD_QUEUE_SET]	= { "set",	false },
+	[MQ_CMD_QUEUE_DEL]	= { "del",	false },
+	[MQ_CMD_STORE_ATTACH]	= { "attach",	true },
+	[MQ_CMD_STORE_DETACH]	= { "detach",	true },
+	[MQ_CMD_STORE_GET]	= { "change",	true },	/* its state changed */
 };
 
 static int event_reply(struct nlmsghdr *nlh, void *arg)
 {
 	struct genlmsghdr *g = nlmsg_data(nlh);
-	struct queue q;
-	const char *event;
+	const struct event *ev;
+	union {
+		struct queue q;
+		struct store s;
+	} d;
 	int err;
 
-	if (!genlmsg_valid_hdr(nlh, 0) || g->cmd >= ARRAY_SIZE(event_names) ||
-	    !event_names[g->cmd])
+	if (!genlmsg_valid_hdr(nlh, 0) || g->cmd >= ARRAY_SIZE(events) ||
+	    !events[g->cmd].name)
 		return 0;	/* an event this mqctl does not know */
-	event = event_names[g->cmd];
-	err = queue_parse(nlh, &q);
+	ev = &events[g->cmd];
+	err = ev->store ? store_parse(nlh, &d.s) : queue_parse(nlh, &d.q);
 	if (err) {
 		fprintf(stderr, "mqctl: warning: malformed %s event: %s\n",
-			event, nl_geterror(err));
+			ev->name, nl_geterror(err));
 		return 0;
 	}
 	open_json_object(NULL);
-	print_string(PRINT_ANY, "event", "%s queue ", event);
-	queue_print(&q, "queue", true);
+	print_string(PRINT_ANY, "event", ev->store ? "%s store " : "%s queue ",
+		     ev->name);
+	if (ev->store)
+		store_print(&d.s, "store", true);
+	else
+		queue_print(&d.q, "queue", true);
 	close_json_object();
 	print_flush();
 	return 0;
@@ -87,12 +102,14 @@ int monitor_main(int argc, char **argv)
 
 	if (argc && is_help(argv[0])) {
 		printf("Usage: mqctl [ -j [ -p ] ] monitor\n"
-		       "Prints a line for each queue created (new), changed (set) or deleted (del)\n"
-		       "until interrupted; with -j, one JSON object per line.\n");
+		       "Prints a line for each queue created (new), changed (set) or deleted (del),\n"
+		       "and for the store attached (attach), detached (detach) or changed (change,\n"
+		       "as when an I/O error degrades it), until interrupted; with -j, one JSON\n"
+		       "object per line.\n");
 		return MQCTL_EXIT_OK;
 	}
-	if (argc)
-		return usage_error("unexpected argument \"%s\"", argv[0]);
+	if (no_arguments(argc, argv))
+		return MQCTL_EXIT_USAGE;
 
 	/* Blocked before anything else, so none can slip past the signalfd. */
 	sigemptyset(&mask);

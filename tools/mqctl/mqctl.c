@@ -4,9 +4,10 @@
  *
  *   mqctl [ OPTIONS ] OBJECT { COMMAND | help }
  *
- * One file per OBJECT (queue.c, monitor.c), each with a table of COMMANDs
- * that cmd_dispatch() runs; nl.c talks to the kernel, print.c prints text
- * or JSON.
+ * One file per OBJECT (queue.c, store.c, monitor.c), each with a table of
+ * COMMANDs that cmd_dispatch() runs; keys.c reads their KEY VALUE pairs,
+ * nl.c talks to the kernel, print.c prints text or JSON, loop.c makes the
+ * loop device of "store create".
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +23,8 @@
 
 static const struct cmd objects[] = {
 	{ "queue",	queue_main,	"queue { add | set | del | show | list | help }", false },
+	{ "store",	store_main,
+	  "store { create | format | attach | detach | show | help }", false },
 	{ "monitor",	monitor_main,	"monitor [ help ]", false },
 	{}
 };
@@ -42,7 +45,7 @@ static void print_usage(FILE *f)
 		"OBJECT and COMMAND may be shortened to any unique prefix.\n"
 		"Exit status: %d success, %d usage error, %d the kernel refused the request,\n"
 		"             %d cannot reach the kernel (mq module not loaded),\n"
-		"             %d permission denied (needs CAP_NET_ADMIN).\n",
+		"             %d permission denied (needs CAP_NET_ADMIN or CAP_SYS_ADMIN).\n",
 		MQCTL_EXIT_OK, MQCTL_EXIT_USAGE, MQCTL_EXIT_KERNEL,
 		MQCTL_EXIT_NOKERNEL, MQCTL_EXIT_PERM);
 }
@@ -72,6 +75,27 @@ int fail(int code, const char *fmt, ...)
 }
 
 /**
+ * fail_errno() - report a system call that failed on a path, by errno
+ * @what: what was tried, such as "cannot open"
+ * @path: the path
+ *
+ * Return: MQCTL_EXIT_PERM for EACCES and EPERM; MQCTL_EXIT_USAGE when the
+ * path itself is wrong (it does not exist, is a directory...);
+ * MQCTL_EXIT_KERNEL otherwise.
+ */
+int fail_errno(const char *what, const char *path)
+{
+	int err = errno, code = MQCTL_EXIT_KERNEL;
+
+	if (err == EACCES || err == EPERM)
+		code = MQCTL_EXIT_PERM;
+	else if (err == ENOENT || err == ENOTDIR || err == EISDIR ||
+		 err == ELOOP || err == ENAMETOOLONG)
+		code = MQCTL_EXIT_USAGE;
+	return fail(code, "%s %s: %s", what, path, strerror(err));
+}
+
+/**
  * usage_error() - report a bad command line, with where to find help
  * @fmt: printf format of the message
  *
@@ -86,6 +110,19 @@ int usage_error(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "Try \"%s\".\n", help_hint);
 	return MQCTL_EXIT_USAGE;
+}
+
+/**
+ * no_arguments() - check that a COMMAND that takes none got none
+ * @argc: number of words after the COMMAND
+ * @argv: the words after the COMMAND
+ *
+ * Return: MQCTL_EXIT_OK, or MQCTL_EXIT_USAGE with the error printed.
+ */
+int no_arguments(int argc, char **argv)
+{
+	return argc ? usage_error("unexpected argument \"%s\"", argv[0]) :
+		      MQCTL_EXIT_OK;
 }
 
 /**

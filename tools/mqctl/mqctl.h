@@ -7,6 +7,7 @@
 #define MQCTL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define MQCTL_VERSION	"0.1.0"
@@ -17,10 +18,10 @@
  */
 enum mqctl_exit {
 	MQCTL_EXIT_OK = 0,	/* success */
-	MQCTL_EXIT_USAGE = 1,	/* bad command line */
+	MQCTL_EXIT_USAGE = 1,	/* bad command line; nothing was changed */
 	MQCTL_EXIT_KERNEL = 2,	/* the kernel refused the request, netlink or output failed */
 	MQCTL_EXIT_NOKERNEL = 3,	/* cannot reach the kernel: mq module not loaded */
-	MQCTL_EXIT_PERM = 4,	/* permission denied: needs CAP_NET_ADMIN */
+	MQCTL_EXIT_PERM = 4,	/* permission denied: needs CAP_NET_ADMIN or CAP_SYS_ADMIN */
 };
 
 #define BIT_ULL(n)	(1ULL << (n))
@@ -57,17 +58,35 @@ struct cmd_table {
 
 int cmd_dispatch(const struct cmd_table *t, int argc, char **argv);
 bool is_help(const char *arg);
+int no_arguments(int argc, char **argv);
 __printf(1, 2) int usage_error(const char *fmt, ...);
 __printf(2, 3) int fail(int code, const char *fmt, ...);
+int fail_errno(const char *what, const char *path);
 
 int parse_size(const char *s, uint64_t max, uint64_t *out);
+int parse_uint(const char *s, uint64_t max, uint64_t *out);
 int parse_mode(const char *s, uint64_t *out);
 int parse_id(const char *s, bool group, uint64_t *out);
+int parse_durability(const char *s, uint64_t *out);
+const char *durability_name(uint64_t v);
 const char *format_size(char *buf, size_t len, uint64_t v);
+const char *format_duration(char *buf, size_t len, uint64_t ns);
 const char *user_name(uint32_t uid);
 const char *group_name(uint32_t gid);
 
+/* The kernel's 32-bit dev_t encoding (new_encode_dev()), undone. */
+static inline unsigned int kdev_major(uint32_t dev)
+{
+	return (dev & 0xfff00) >> 8;
+}
+
+static inline unsigned int kdev_minor(uint32_t dev)
+{
+	return (dev & 0xff) | ((dev >> 12) & 0xfff00);
+}
+
 int queue_main(int argc, char **argv);
+int store_main(int argc, char **argv);
 int monitor_main(int argc, char **argv);
 
 #endif /* MQCTL_H */

@@ -10,6 +10,7 @@
  * without one (see kernel_error()).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -30,11 +31,38 @@
 static struct nl_sock *sock;
 static int family;
 
+const struct nla_policy mq_policy[MQ_A_MAX + 1] = {
+	[MQ_A_QUEUE_NAME]	= { .type = NLA_STRING, .maxlen = MQ_NAME_MAX + 1 },
+	[MQ_A_QUEUE_ID]		= MQ_NLA_U32,
+	[MQ_A_QUEUE_MAX_MSG]	= MQ_NLA_U32,
+	[MQ_A_QUEUE_CAP_MSGS]	= MQ_NLA_U32,
+	[MQ_A_QUEUE_CAP_BYTES]	= MQ_NLA_U64,
+	[MQ_A_QUEUE_MODE]	= MQ_NLA_U32,
+	[MQ_A_QUEUE_UID]	= MQ_NLA_U32,
+	[MQ_A_QUEUE_GID]	= MQ_NLA_U32,
+	[MQ_A_QUEUE_DEVT]	= MQ_NLA_U32,
+	[MQ_A_QUEUE_STATS]	= { .type = NLA_NESTED },
+	[MQ_A_QUEUE_DURABILITY]	= MQ_NLA_U32,
+	[MQ_A_STORE_PATH]	= { .type = NLA_STRING, .maxlen = PATH_MAX },
+	[MQ_A_STORE_SEGMENT_SIZE] = MQ_NLA_U32,
+	[MQ_A_STORE_FLUSH_MS]	= MQ_NLA_U32,
+	[MQ_A_STORE_INFO]	= { .type = NLA_NESTED },
+};
+
+/* What errors mean when neither the request nor the kernel says more. */
+static const struct mq_errtext default_texts[] = {
+	MQ_ERRTEXT(EPERM,	"permission denied: this needs CAP_NET_ADMIN"),
+	MQ_ERRTEXT(EACCES,	"permission denied: this needs CAP_NET_ADMIN"),
+	MQ_ERRTEXT(EOPNOTSUPP,	"the loaded mq module does not know this request; is it older than mqctl?"),
+	{}
+};
+
 /* One request in flight: where replies go, and how it ended. */
 struct xfer {
 	struct nl_msg *req;
 	mq_reply_fn fn;
 	void *arg;
+	const struct mq_errtext *texts;	/* the request's, or NULL */
 	bool done;		/* ACK or NLMSG_DONE seen */
 	int reply_err;		/* -NLE_* from fn */
 	int error;		/* errno the kernel answered with */
@@ -227,28 +255,38 @@ static int transact(struct nl_msg *msg, struct xfer *x)
 	return err < 0 ? err : 0;
 }
 
+static const char *errtext(const struct mq_errtext *t, int error)
+{
+	while (t) {
+		for (; t->error; t++)
+			if (t->error == error)
+				return t->text;
+		t = t->more;
+	}
+	return NULL;
+}
+
 /*
  * "mqctl: [KEY: ]MESSAGE (STRERROR)": KEY when the kernel blamed an
  * attribute its message does not already name ("integer out of range").
+ * Without a message from the kernel, the request's own text for the
+ * error, else a default one, else STRERROR alone.
  */
 static int kernel_error(const struct xfer *x)
 {
 	int code = x->error == EPERM || x->error == EACCES ?
 		   MQCTL_EXIT_PERM : MQCTL_EXIT_KERNEL;
 	const char *why = strerror(x->error), *key = x->bad_key;
+	const char *text = x->msg;
 	char prefix[64] = "";
 
 	if (key && !strstr(x->msg, key))
 		snprintf(prefix, sizeof(prefix), "%s: ", key);
-	if (x->msg[0])
-		return fail(code, "%s%s (%s)", prefix, x->msg, why);
-	if (code == MQCTL_EXIT_PERM)
-		return fail(code, "permission denied: this needs CAP_NET_ADMIN (%s)",
-			    why);
-	if (x->error == EOPNOTSUPP)
-		return fail(code, "%s (%s)",
-			    "the loaded mq module does not know this request; is it older than mqctl?",
-			    why);
+	if (!text[0])
+		text = errtext(x->texts, x->error) ?:
+		       errtext(default_texts, x->error);
+	if (text)
+		return fail(code, "%s%s (%s)", prefix, text, why);
 	return fail(code, "%s%s", prefix, why);
 }
 
@@ -270,12 +308,15 @@ static int xfer_result(const struct xfer *x, int err)
  * @msg: from mq_msg_new(); freed here
  * @fn: called for each reply message; NULL: replies are ignored
  * @arg: passed to @fn
+ * @texts: what errors mean for this request when the kernel does not say
+ *	(tried before the defaults); NULL: the defaults only
  *
  * Return: an MQCTL_EXIT_* code; errors are already printed.
  */
-int mq_request(struct nl_msg *msg, mq_reply_fn fn, void *arg)
+int mq_request(struct nl_msg *msg, mq_reply_fn fn, void *arg,
+	       const struct mq_errtext *texts)
 {
-	struct xfer x = { .fn = fn, .arg = arg };
+	struct xfer x = { .fn = fn, .arg = arg, .texts = texts };
 	int err = transact(msg, &x);
 
 	nlmsg_free(msg);
@@ -387,4 +428,57 @@ int mq_events_read(mq_reply_fn fn, void *arg)
 		return MQCTL_EXIT_OK;
 	}
 	return xfer_result(&x, err);
+}
+
+/**
+ * mq_parse() - validate a description: its attributes and its one nest
+ * @nlh: a reply, dump or event message
+ * @tb: its attributes, MQ_A_MAX + 1 of them, checked against mq_policy
+ * @nest: the MQ_A_* of the nest (MQ_A_QUEUE_STATS, MQ_A_STORE_INFO)
+ * @nb: the nest's attributes, @nest_max + 1 of them; all NULL without it
+ * @nest_max: the highest type in the nest
+ * @nest_policy: their wire types
+ *
+ * Attributes this mqctl does not know (from a newer kernel) are ignored;
+ * known ones of the wrong size make the message malformed.
+ *
+ * Return: 0, or a negative libnl error.
+ */
+int mq_parse(struct nlmsghdr *nlh, struct nlattr **tb, int nest,
+	     struct nlattr **nb, int nest_max,
+	     const struct nla_policy *nest_policy)
+{
+	int err;
+
+	memset(nb, 0, (nest_max + 1) * sizeof(*nb));
+	err = genlmsg_parse(nlh, 0, tb, MQ_A_MAX, mq_policy);
+	if (!err && tb[nest])
+		err = nla_parse_nested(nb, nest_max, tb[nest], nest_policy);
+	return err;
+}
+
+/**
+ * mq_get_numbers() - the u32 and u64 attributes of a parsed message
+ * @tb: the attributes, indexed by type
+ * @policy: their wire types
+ * @max: the highest type
+ * @val: the values, indexed by type
+ * @has: BIT_ULL(type) is set for each number present
+ */
+void mq_get_numbers(struct nlattr **tb, const struct nla_policy *policy,
+		    int max, uint64_t *val, uint64_t *has)
+{
+	int i;
+
+	for (i = 0; i <= max; i++) {
+		if (!tb[i])
+			continue;
+		if (policy[i].type == NLA_U32)
+			val[i] = nla_get_u32(tb[i]);
+		else if (policy[i].type == NLA_U64)
+			val[i] = nla_get_u64(tb[i]);
+		else
+			continue;
+		*has |= BIT_ULL(i);
+	}
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Command line values: sizes with binary suffixes, octal modes, users and
- * groups by name or number; and the reverse for output.
+ * Command line values: sizes with binary suffixes, plain numbers, octal
+ * modes, users and groups by name or number, durability words; and the
+ * reverse for output, with durations.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/mq.h>
 
 #include "mqctl.h"
 
@@ -64,6 +66,36 @@ int parse_size(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* Digits alone, in @base, up to @max; as parse_size() without a suffix. */
+static int parse_plain(const char *s, int base, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	int n;
+
+	n = parse_digits(s, base, &v);
+	if (n < 0)
+		return n;
+	if (s[n])
+		return -EINVAL;
+	if (v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+/**
+ * parse_uint() - parse a plain decimal number, no suffix
+ * @s: the text
+ * @max: the largest value accepted
+ * @out: the value
+ *
+ * Return: 0, -EINVAL, -EDOM or -ERANGE as parse_size().
+ */
+int parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	return parse_plain(s, 10, max, out);
+}
+
 /**
  * parse_mode() - parse permission bits in octal, 0 to 0777
  * @s: the text
@@ -73,18 +105,44 @@ int parse_size(const char *s, uint64_t max, uint64_t *out)
  */
 int parse_mode(const char *s, uint64_t *out)
 {
-	unsigned long long v;
-	int n;
+	return parse_plain(s, 8, 0777, out);
+}
 
-	n = parse_digits(s, 8, &v);
-	if (n < 0)
-		return n;
-	if (s[n])
-		return -EINVAL;
-	if (v > 0777)
-		return -ERANGE;
-	*out = v;
-	return 0;
+static const char *const durability_names[] = {
+	[MQ_DURABILITY_MEMORY]	= "memory",
+	[MQ_DURABILITY_ASYNC]	= "async",
+	[MQ_DURABILITY_SYNC]	= "sync",
+};
+
+/**
+ * parse_durability() - parse "memory", "async" or "sync"
+ * @s: the text
+ * @out: the MQ_DURABILITY_* value
+ *
+ * Return: 0, or -EINVAL for any other word.
+ */
+int parse_durability(const char *s, uint64_t *out)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(durability_names); i++) {
+		if (!strcmp(s, durability_names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/**
+ * durability_name() - the word for an MQ_DURABILITY_* value
+ * @v: the value
+ *
+ * Return: the word, NULL for a value this mqctl does not know.
+ */
+const char *durability_name(uint64_t v)
+{
+	return v < ARRAY_SIZE(durability_names) ? durability_names[v] : NULL;
 }
 
 /**
@@ -185,4 +243,33 @@ const char *group_name(uint32_t gid)
 	struct group *gr = getgrgid(gid);
 
 	return gr ? gr->gr_name : NULL;
+}
+
+/**
+ * format_duration() - nanoseconds for people: "850ns", "12.3us", "4.1ms"
+ * @buf: where to write it
+ * @len: size of @buf
+ * @ns: the duration
+ *
+ * Three significant digits at most, in the largest unit that leaves a
+ * whole part: ns, us, ms or s.
+ *
+ * Return: @buf.
+ */
+const char *format_duration(char *buf, size_t len, uint64_t ns)
+{
+	static const char *const units[] = { "ns", "us", "ms", "s" };
+	double d = ns;
+	size_t i = 0;
+
+	/* 999.96us rounds to "1e+03" with %.3g: such values take the next unit. */
+	while (d >= 999.5 && i + 1 < ARRAY_SIZE(units)) {
+		d /= 1000;
+		i++;
+	}
+	if (d >= 999.5)
+		snprintf(buf, len, "%.0f%s", d, units[i]);
+	else
+		snprintf(buf, len, "%.3g%s", d, units[i]);
+	return buf;
 }

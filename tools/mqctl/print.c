@@ -224,6 +224,19 @@ void print_uint(enum output_type t, const char *key, const char *fmt,
 	}
 }
 
+/* A number exact in JSON, and in text as @format writes it for people. */
+static void print_short(enum output_type t, const char *key, const char *fmt,
+			uint64_t value,
+			const char *(*format)(char *buf, size_t len, uint64_t v))
+{
+	char buf[32];
+
+	if (want_json(t))
+		print_uint(t, key, NULL, value);
+	else if (want_text(t, fmt))
+		printf(fmt, format(buf, sizeof(buf), value));
+}
+
 /**
  * print_size() - a byte count: exact in JSON, short in text ("64K")
  * @t: which outputs want it
@@ -234,12 +247,108 @@ void print_uint(enum output_type t, const char *key, const char *fmt,
 void print_size(enum output_type t, const char *key, const char *fmt,
 		uint64_t value)
 {
-	char buf[32];
+	print_short(t, key, fmt, value, format_size);
+}
 
-	if (want_json(t))
-		print_uint(t, key, NULL, value);
-	else if (want_text(t, fmt))
-		printf(fmt, format_size(buf, sizeof(buf), value));
+/**
+ * print_duration() - nanoseconds: exact in JSON, short in text ("4.1ms")
+ * @t: which outputs want it
+ * @key: the JSON key
+ * @fmt: the text format, with one %s; NULL: no text
+ * @ns: the duration
+ */
+void print_duration(enum output_type t, const char *key, const char *fmt,
+		    uint64_t ns)
+{
+	print_short(t, key, fmt, ns, format_duration);
+}
+
+/**
+ * print_bool() - true or false in JSON, "yes" or "no" with @fmt in text
+ * @t: which outputs want it
+ * @key: the JSON key
+ * @fmt: the text format, with one %s; NULL: no text
+ * @value: the truth
+ */
+void print_bool(enum output_type t, const char *key, const char *fmt,
+		bool value)
+{
+	if (want_json(t)) {
+		json_member(key);
+		fputs(value ? "true" : "false", stdout);
+	} else if (want_text(t, fmt)) {
+		printf(fmt, value ? "yes" : "no");
+	}
+}
+
+/**
+ * print_enum() - an enumerated value by its name, else its number
+ * @key: the JSON key
+ * @fmt: the text format, with one %s
+ * @name: the value's name; NULL for one this mqctl does not know (from a
+ *	newer kernel): then the number, in JSON and in text
+ * @value: the value
+ */
+void print_enum(const char *key, const char *fmt, const char *name,
+		uint64_t value)
+{
+	char buf[24];
+
+	if (name) {
+		print_string(PRINT_ANY, key, fmt, name);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)value);
+	print_uint(PRINT_JSON, key, NULL, value);
+	print_string(PRINT_FP, key, fmt, buf);
+}
+
+/**
+ * print_devt() - a device number in JSON: {"major": N, "minor": N}
+ * @key: the JSON key
+ * @dev: the number as the kernel encodes it (new_encode_dev())
+ */
+void print_devt(const char *key, uint32_t dev)
+{
+	open_json_object(key);
+	print_uint(PRINT_JSON, "major", NULL, kdev_major(dev));
+	print_uint(PRINT_JSON, "minor", NULL, kdev_minor(dev));
+	close_json_object();
+}
+
+/**
+ * print_fields() - one text line of numbers, each a JSON member
+ * @label: the line's first word
+ * @f: the fields, in order
+ * @n: how many
+ * @val: the values, indexed by the fields' @id
+ * @has: BIT_ULL(@id) of each value present; absent ones are left out
+ * @oneline: continue the line (events) instead of starting an indented one
+ *
+ * Prints nothing, not even @label, when no field is present.
+ */
+void print_fields(const char *label, const struct print_field *f, size_t n,
+		  const uint64_t *val, uint64_t has, bool oneline)
+{
+	size_t i = 0;
+
+	while (i < n && !(has & BIT_ULL(f[i].id)))
+		i++;
+	if (i == n)
+		return;
+	print_text(oneline ? "%s" : "\n   %s", label);
+	for (; i < n; i++) {
+		if (!(has & BIT_ULL(f[i].id)))
+			continue;
+		if (f[i].kind == PF_SIZE)
+			print_size(PRINT_ANY, f[i].key, f[i].fmt, val[f[i].id]);
+		else if (f[i].kind == PF_NS)
+			print_duration(PRINT_ANY, f[i].key, f[i].fmt, val[f[i].id]);
+		else if (f[i].kind == PF_BOOL)
+			print_bool(PRINT_ANY, f[i].key, f[i].fmt, val[f[i].id]);
+		else
+			print_uint(PRINT_ANY, f[i].key, f[i].fmt, val[f[i].id]);
+	}
 }
 
 /**

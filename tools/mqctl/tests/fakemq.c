@@ -4,20 +4,29 @@
  * mqctl on a host that cannot load the module. LD_PRELOAD it: it takes over
  * the NETLINK_GENERIC socket libnl opens (an AF_UNIX datagram pair below)
  * and answers as uapi/linux/mq.h says the kernel does: the "nlctrl" family
- * look-up, MQ_CMD_QUEUE_* with extended ACKs, consistent dumps and the
- * "events" group.
+ * look-up, MQ_CMD_QUEUE_* and MQ_CMD_STORE_* with extended ACKs,
+ * consistent dumps and the "events" group.
  *
- * Every run starts with two queues, "jobs" and "mail". Requests are checked
- * (genl version, attribute sizes: u32 vs u64) and logged, one line each,
- * to $FAKEMQ_LOG. Other knobs, all environment variables:
+ * Every run starts with two queues, "jobs" (memory) and "mail" (async),
+ * and no store attached. Requests are checked (genl version, attribute
+ * sizes: u32 vs u64, strings) and logged, one line each, to $FAKEMQ_LOG.
+ * Other knobs, all environment variables:
  *   FAKEMQ_NOFAMILY=1      the family is not registered (module not loaded)
  *   FAKEMQ_EPERM=1         changes fail with EPERM, as without CAP_NET_ADMIN
  *   FAKEMQ_NOEXTACK=1      errors carry no extended ACK message
  *   FAKEMQ_NOCAP=1         ignore NETLINK_CAP_ACK (errors echo the request)
  *   FAKEMQ_DUMP_INTR=N     the first N dumps are marked NLM_F_DUMP_INTR
  *   FAKEMQ_DUMP_EIO=1      dumps end in NLMSG_DONE carrying -EIO
- *   FAKEMQ_OLD=1           replies leave out DEVT and the stats nest
- *   FAKEMQ_BADREPLY=1      replies carry CAP_BYTES as a u32 (malformed)
+ *   FAKEMQ_OLD=1           replies leave out DEVT, DURABILITY and the stats
+ *                          nest; the store's only SEGMENT_SIZE and FLUSH_MS
+ *                          (at top level) and its state
+ *   FAKEMQ_BADREPLY=1      replies carry CAP_BYTES and SSTAT_SIZE as a u32
+ *                          (malformed)
+ *   FAKEMQ_STORE=STATE     a store is attached, in STATE: ok, degraded, or
+ *                          a number (one this mqctl does not know)
+ *   FAKEMQ_DURABILITY=N    "jobs" has durability N
+ *   FAKEMQ_ERRNO=NAME      every mq request fails with that errno (EBUSY,
+ *                          ENODEV, ...), with no extended ACK message
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -43,6 +52,10 @@
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 /* The module's message for a bad name (kmod/queue.c). */
 #define BAD_NAME	"invalid queue name: 1-64 of [A-Za-z0-9._-], not starting with '.'"
+
+/* The fake store (FAKEMQ_STORE): a 1G loop device, 4M segments. */
+#define STORE_PATH	"/dev/loop7"
+#define STORE_DEVT	((7 << 8) | 7)	/* new_encode_dev(7, 7) */
 
 struct fq {
 	char name[MQ_NAME_MAX + 1];
@@ -84,7 +97,8 @@ static void log_line(const char *fmt, ...)
 	fclose(f);
 }
 
-static void add_queue(const char *name, uint32_t uid, uint64_t depth)
+static void add_queue(const char *name, uint32_t uid, uint64_t depth,
+		      uint32_t durability)
 {
 	struct fq *q = &queues[nqueues++];
 	uint32_t id = next_id++;
@@ -98,6 +112,7 @@ static void add_queue(const char *name, uint32_t uid, uint64_t depth)
 	q->a32[MQ_A_QUEUE_UID] = uid;
 	q->a32[MQ_A_QUEUE_GID] = uid;
 	q->a32[MQ_A_QUEUE_DEVT] = (240 << 8) | id;	/* new_encode_dev(240, id) */
+	q->a32[MQ_A_QUEUE_DURABILITY] = durability;
 	q->cap_bytes = MQ_DEFAULT_CAP_BYTES;
 	q->stat[MQ_STAT_DEPTH_MSGS] = depth;
 	q->stat[MQ_STAT_DEPTH_BYTES] = depth * 288;
@@ -115,8 +130,8 @@ __attribute__((constructor)) static void fakemq_init(void)
 {
 	real_socket = dlsym(RTLD_NEXT, "socket");
 	real_close = dlsym(RTLD_NEXT, "close");
-	add_queue("jobs", 0, 12);
-	add_queue("mail", 4242, 0);
+	add_queue("jobs", 0, 12, atoi(getenv("FAKEMQ_DURABILITY") ?: "0"));
+	add_queue("mail", 4242, 0, MQ_DURABILITY_ASYNC);
 }
 
 /* ---- building messages ---- */
@@ -221,12 +236,78 @@ static void put_queue(struct buf *b, struct nlmsghdr *nlh, const struct fq *q)
 	if (env("FAKEMQ_OLD"))
 		return;
 	put_u32(b, nlh, MQ_A_QUEUE_DEVT, q->a32[MQ_A_QUEUE_DEVT]);
+	put_u32(b, nlh, MQ_A_QUEUE_DURABILITY, q->a32[MQ_A_QUEUE_DURABILITY]);
 	nest = nest_start(b, nlh, MQ_A_QUEUE_STATS);
 	for (s = MQ_STAT_MSGS_IN; s <= MQ_STAT_MAX; s++) {
 		if (s >= MQ_STAT_BLOCKED_READERS)
 			put_u32(b, nlh, s, q->stat[s]);
 		else
 			put_u64(b, nlh, s, q->stat[s]);
+	}
+	nest_end(b, nest);
+}
+
+static uint32_t store_state(void)
+{
+	const char *v = getenv("FAKEMQ_STORE") ?: "ok";
+
+	if (!strcmp(v, "degraded"))
+		return MQ_STORE_DEGRADED;
+	return isdigit((unsigned char)*v) ? atoi(v) : MQ_STORE_OK;
+}
+
+static void put_store(struct buf *b, struct nlmsghdr *nlh)
+{
+	static const struct { int type; uint64_t v; int size; } info[] = {
+		{ MQ_SSTAT_DEVT,		STORE_DEVT,	4 },
+		{ MQ_SSTAT_SIZE,		1ULL << 30,	8 },
+		{ MQ_SSTAT_SEGMENT_SIZE,	4U << 20,	4 },
+		{ MQ_SSTAT_SEGMENTS,		255,		4 },
+		{ MQ_SSTAT_SEGMENTS_USED,	3,		4 },
+		{ MQ_SSTAT_BYTES_USED,		12ULL << 20,	8 },
+		{ MQ_SSTAT_BYTES_FREE,		1008ULL << 20,	8 },
+		{ MQ_SSTAT_STATE,		0,		4 },
+		{ MQ_SSTAT_FLUSH_MS,		100,		4 },
+		{ MQ_SSTAT_FLUSHES,		1234,		8 },
+		{ MQ_SSTAT_FLUSH_NS_AVG,	120000,		8 },
+		{ MQ_SSTAT_FLUSH_NS_MAX,	4100000,	8 },
+		{ MQ_SSTAT_BYTES_WRITTEN,	48ULL << 20,	8 },
+		{ MQ_SSTAT_RECORDS,		10452,		8 },
+		{ MQ_SSTAT_IO_ERRORS,		0,		8 },
+		{ MQ_SSTAT_QUEUES,		2,		4 },
+		{ MQ_SSTAT_GENERATION,		17,		8 },
+		{ MQ_SSTAT_RECOVERED_MSGS,	12,		8 },
+		{ MQ_SSTAT_CORRUPT_BYTES,	0,		8 },
+		{ MQ_SSTAT_CLEAN,		1,		4 },
+	};
+	bool degraded = store_state() == MQ_STORE_DEGRADED;
+	struct nlattr *nest;
+	uint64_t v;
+	size_t i;
+
+	attr_put(b, nlh, MQ_A_STORE_PATH, STORE_PATH, sizeof(STORE_PATH));
+	if (env("FAKEMQ_OLD")) {
+		put_u32(b, nlh, MQ_A_STORE_SEGMENT_SIZE, 4U << 20);
+		put_u32(b, nlh, MQ_A_STORE_FLUSH_MS, 100);
+		nest = nest_start(b, nlh, MQ_A_STORE_INFO);
+		put_u32(b, nlh, MQ_SSTAT_STATE, store_state());
+		nest_end(b, nest);
+		return;
+	}
+	nest = nest_start(b, nlh, MQ_A_STORE_INFO);
+	for (i = 0; i < ARRAY_SIZE(info); i++) {
+		v = info[i].v;
+		if (info[i].type == MQ_SSTAT_STATE)
+			v = store_state();
+		else if (info[i].type == MQ_SSTAT_IO_ERRORS && degraded)
+			v = 3;
+		else if (info[i].type == MQ_SSTAT_CLEAN && degraded)
+			v = 0;
+		if (info[i].size == 4 || (info[i].type == MQ_SSTAT_SIZE &&
+					  env("FAKEMQ_BADREPLY")))
+			put_u32(b, nlh, info[i].type, v);
+		else
+			put_u64(b, nlh, info[i].type, v);
 	}
 	nest_end(b, nest);
 }
@@ -297,12 +378,27 @@ static void ctrl_request(const struct nlmsghdr *req)
 
 struct req {
 	const char *name;
+	const char *path;
 	uint64_t val[MQ_A_MAX + 1];
 	const struct nlattr *attr[MQ_A_MAX + 1];
 	uint64_t set;
 };
 
-static const char *const cmd_names[] = { "UNSPEC", "NEW", "DEL", "GET", "SET" };
+static const char *const cmd_names[] = {
+	[MQ_CMD_UNSPEC] = "UNSPEC", [MQ_CMD_QUEUE_NEW] = "NEW",
+	[MQ_CMD_QUEUE_DEL] = "DEL", [MQ_CMD_QUEUE_GET] = "GET",
+	[MQ_CMD_QUEUE_SET] = "SET", [MQ_CMD_STORE_FORMAT] = "FORMAT",
+	[MQ_CMD_STORE_ATTACH] = "ATTACH", [MQ_CMD_STORE_DETACH] = "DETACH",
+	[MQ_CMD_STORE_GET] = "STORE",
+};
+
+static bool is_u32_attr(int type)
+{
+	return (type > MQ_A_QUEUE_ID && type < MQ_A_QUEUE_DEVT &&
+		type != MQ_A_QUEUE_CAP_BYTES) ||
+	       type == MQ_A_QUEUE_DURABILITY ||
+	       type == MQ_A_STORE_SEGMENT_SIZE || type == MQ_A_STORE_FLUSH_MS;
+}
 
 /* Checks sizes as the kernel's policy would; returns an error text. */
 static const char *parse_req(const struct nlmsghdr *nlh, struct req *r)
@@ -318,16 +414,19 @@ static const char *parse_req(const struct nlmsghdr *nlh, struct req *r)
 	     len -= NLA_ALIGN(a->nla_len),
 	     a = (void *)((char *)a + NLA_ALIGN(a->nla_len))) {
 		size = a->nla_len - NLA_HDRLEN;
-		if (a->nla_type == MQ_A_QUEUE_NAME) {
+		if (a->nla_type == MQ_A_QUEUE_NAME ||
+		    a->nla_type == MQ_A_STORE_PATH) {
 			if (!size || ((char *)a)[NLA_HDRLEN + size - 1])
 				return "name not a string";
-			r->name = (char *)a + NLA_HDRLEN;
+			if (a->nla_type == MQ_A_QUEUE_NAME)
+				r->name = (char *)a + NLA_HDRLEN;
+			else
+				r->path = (char *)a + NLA_HDRLEN;
 		} else if (a->nla_type == MQ_A_QUEUE_CAP_BYTES) {
 			if (size != 8)
 				return "CAP_BYTES must be a u64";
 			memcpy(&r->val[a->nla_type], (char *)a + NLA_HDRLEN, 8);
-		} else if (a->nla_type > MQ_A_QUEUE_ID &&
-			   a->nla_type < MQ_A_QUEUE_DEVT) {
+		} else if (is_u32_attr(a->nla_type)) {
 			uint32_t v;
 
 			if (size != 4)
@@ -345,22 +444,28 @@ static const char *parse_req(const struct nlmsghdr *nlh, struct req *r)
 
 static void log_req(const struct nlmsghdr *nlh, const struct req *r)
 {
-	static const char *const names[] = {
+	static const char *const names[MQ_A_MAX + 1] = {
 		[MQ_A_QUEUE_MAX_MSG] = "max_msg", [MQ_A_QUEUE_CAP_MSGS] = "cap_msgs",
 		[MQ_A_QUEUE_CAP_BYTES] = "cap_bytes", [MQ_A_QUEUE_MODE] = "mode",
 		[MQ_A_QUEUE_UID] = "uid", [MQ_A_QUEUE_GID] = "gid",
+		[MQ_A_QUEUE_DURABILITY] = "durability",
+		[MQ_A_STORE_SEGMENT_SIZE] = "segment_size",
+		[MQ_A_STORE_FLUSH_MS] = "flush_ms",
 	};
 	const struct genlmsghdr *g = NLMSG_DATA(nlh);
-	char line[512];
+	char line[4096 + 512];
 	size_t n;
 	int i;
 
-	n = snprintf(line, sizeof(line), "%s%s", g->cmd < 5 ? cmd_names[g->cmd] : "?",
+	n = snprintf(line, sizeof(line), "%s%s",
+		     g->cmd < ARRAY_SIZE(cmd_names) ? cmd_names[g->cmd] : "?",
 		     nlh->nlmsg_flags & NLM_F_DUMP ? " dump" : "");
 	if (r->name)
 		n += snprintf(line + n, sizeof(line) - n, " name=%s", r->name);
-	for (i = MQ_A_QUEUE_MAX_MSG; i <= MQ_A_QUEUE_GID; i++)
-		if (r->set & (1ULL << i))
+	if (r->path)
+		n += snprintf(line + n, sizeof(line) - n, " path=%s", r->path);
+	for (i = 0; i <= MQ_A_MAX; i++)
+		if (r->set & (1ULL << i) && names[i])
 			n += snprintf(line + n, sizeof(line) - n, " %s=%llu",
 				      names[i], (unsigned long long)r->val[i]);
 	log_line("%s\n", line);
@@ -421,6 +526,67 @@ static void dump(const struct nlmsghdr *req)
 	send_buf(&b);
 }
 
+/* FAKEMQ_ERRNO: the error every request fails with, 0 for none. */
+static int forced_errno(void)
+{
+	static const struct { const char *name; int error; } errors[] = {
+		{ "EBUSY", EBUSY }, { "ENODEV", ENODEV }, { "ENOTBLK", ENOTBLK },
+		{ "EMEDIUMTYPE", EMEDIUMTYPE }, { "EUCLEAN", EUCLEAN },
+		{ "EPROTONOSUPPORT", EPROTONOSUPPORT }, { "ENOSPC", ENOSPC },
+		{ "EIO", EIO }, { "EPERM", EPERM },
+	};
+	const char *v = getenv("FAKEMQ_ERRNO");
+	size_t i;
+
+	for (i = 0; v && i < ARRAY_SIZE(errors); i++)
+		if (!strcmp(v, errors[i].name))
+			return errors[i].error;
+	return 0;
+}
+
+/* MQ_CMD_STORE_*: one store at most, attached when FAKEMQ_STORE is set. */
+static void store_request(const struct nlmsghdr *req, const struct req *r)
+{
+	const struct genlmsghdr *g = NLMSG_DATA(req);
+	bool attached = getenv("FAKEMQ_STORE");
+	uint64_t seg = r->val[MQ_A_STORE_SEGMENT_SIZE];
+	uint64_t ms = r->val[MQ_A_STORE_FLUSH_MS];
+	struct nlmsghdr *nlh;
+	struct buf b = {};
+
+	if ((g->cmd == MQ_CMD_STORE_FORMAT || g->cmd == MQ_CMD_STORE_ATTACH) &&
+	    (!r->path || r->path[0] != '/'))
+		return ack(&b, req, EINVAL, "store path must be absolute");
+	if ((r->set & (1ULL << MQ_A_STORE_SEGMENT_SIZE)) &&
+	    (seg < (1U << 20) || seg > (64U << 20) || (seg & (seg - 1))))
+		return ack_attr(&b, req, ERANGE, "must be a power of 2 from 1M to 64M",
+				r->attr[MQ_A_STORE_SEGMENT_SIZE]);
+	if ((r->set & (1ULL << MQ_A_STORE_FLUSH_MS)) && (!ms || ms > 10000))
+		return ack_attr(&b, req, ERANGE, "integer out of range",
+				r->attr[MQ_A_STORE_FLUSH_MS]);
+	switch (g->cmd) {
+	case MQ_CMD_STORE_FORMAT:
+	case MQ_CMD_STORE_ATTACH:
+		if (attached)
+			return ack(&b, req, EBUSY, "a store is attached");
+		break;
+	case MQ_CMD_STORE_DETACH:
+		if (!attached)
+			return ack(&b, req, ENODEV, "no store attached");
+		break;
+	default:
+		if (!attached)
+			return ack(&b, req, ENODEV, "no store attached");
+		nlh = msg_start(&b, FAMILY_ID, 0, req->nlmsg_seq);
+		genl_put(&b, nlh, MQ_CMD_STORE_GET);
+		put_store(&b, nlh);
+		send_buf(&b);
+		break;
+	}
+	if (req->nlmsg_flags & NLM_F_ACK)
+		ack(&b, req, 0, NULL);
+}
+
 static void mq_request(const struct nlmsghdr *req)
 {
 	const struct genlmsghdr *g = NLMSG_DATA(req);
@@ -434,12 +600,23 @@ static void mq_request(const struct nlmsghdr *req)
 	log_req(req, &r);
 	if (why)
 		return ack(&b, req, EINVAL, why);
+	if (forced_errno())
+		return ack(&b, req, forced_errno(), NULL);
 	if (g->cmd == MQ_CMD_QUEUE_GET && (req->nlmsg_flags & NLM_F_DUMP))
 		return dump(req);
-	if (g->cmd != MQ_CMD_QUEUE_GET && env("FAKEMQ_EPERM"))
+	if (g->cmd != MQ_CMD_QUEUE_GET && g->cmd != MQ_CMD_STORE_GET &&
+	    env("FAKEMQ_EPERM"))
 		return ack(&b, req, EPERM, NULL);
+	if (g->cmd >= MQ_CMD_STORE_FORMAT && g->cmd <= MQ_CMD_STORE_GET)
+		return store_request(req, &r);
 	if (!r.name)
 		return ack(&b, req, EINVAL, "missing queue name");
+	if (r.val[MQ_A_QUEUE_DURABILITY] > MQ_DURABILITY_SYNC)
+		return ack_attr(&b, req, ERANGE, "integer out of range",
+				r.attr[MQ_A_QUEUE_DURABILITY]);
+	if (r.val[MQ_A_QUEUE_DURABILITY] && !getenv("FAKEMQ_STORE"))
+		return ack_attr(&b, req, ENODEV, "durable queues need an attached store",
+				r.attr[MQ_A_QUEUE_DURABILITY]);
 	/* The kernel's policy: NLA_POLICY_FULL_RANGE(NLA_U32, 1..4M). */
 	if ((r.set & (1ULL << MQ_A_QUEUE_MAX_MSG)) &&
 	    (!r.val[MQ_A_QUEUE_MAX_MSG] ||
@@ -457,7 +634,7 @@ static void mq_request(const struct nlmsghdr *req)
 					r.attr[MQ_A_QUEUE_NAME]);
 		if (q)
 			return ack(&b, req, EEXIST, "queue exists");
-		add_queue(r.name, 0, 0);
+		add_queue(r.name, 0, 0, r.val[MQ_A_QUEUE_DURABILITY]);
 		break;
 	case MQ_CMD_QUEUE_GET:
 		if (!q)
@@ -474,8 +651,8 @@ static void mq_request(const struct nlmsghdr *req)
 	case MQ_CMD_QUEUE_SET:
 		if (!q)
 			return ack(&b, req, ENOENT, "no such queue");
-		for (i = MQ_A_QUEUE_MAX_MSG; i <= MQ_A_QUEUE_GID; i++)
-			if (r.set & (1ULL << i) && i != MQ_A_QUEUE_CAP_BYTES)
+		for (i = MQ_A_QUEUE_MAX_MSG; i <= MQ_A_QUEUE_DURABILITY; i++)
+			if (r.set & (1ULL << i) && is_u32_attr(i))
 				q->a32[i] = r.val[i];
 		break;
 	default:
@@ -485,18 +662,28 @@ static void mq_request(const struct nlmsghdr *req)
 		ack(&b, req, 0, NULL);
 }
 
-/* Three events, as if someone else changed queues while monitor runs. */
+/*
+ * Six events, as if someone else changed queues and the store while
+ * monitor runs: three of a queue, three of the store.
+ */
 static void send_events(void)
 {
 	static const uint8_t cmds[] = {
 		MQ_CMD_QUEUE_NEW, MQ_CMD_QUEUE_SET, MQ_CMD_QUEUE_DEL,
+		MQ_CMD_STORE_ATTACH, MQ_CMD_STORE_GET, MQ_CMD_STORE_DETACH,
 	};
-	struct nlmsghdr req = {};
+	struct nlmsghdr req = {}, *nlh;
 	struct buf b = {};
 	size_t i;
 
 	for (i = 0; i < sizeof(cmds); i++) {
-		reply_queue(&req, &queues[0], cmds[i], 0, &b);
+		if (cmds[i] < MQ_CMD_STORE_FORMAT) {
+			reply_queue(&req, &queues[0], cmds[i], 0, &b);
+		} else {
+			nlh = msg_start(&b, FAMILY_ID, 0, 0);
+			genl_put(&b, nlh, cmds[i]);
+			put_store(&b, nlh);
+		}
 		send_buf(&b);
 	}
 }

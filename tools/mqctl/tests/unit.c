@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of mqctl's parsers and printer: sizes, modes, ids, human
- * sizes, JSON escaping and layout. Linked with ../parse.c and ../print.c.
+ * Unit tests of mqctl's parsers and printer: sizes, plain numbers, modes,
+ * ids, durability words, human sizes and durations, JSON escaping and
+ * layout, field lines. Linked with ../parse.c and ../print.c.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <linux/mq.h>
 
 #include "../mqctl.h"
 #include "../print.h"
@@ -72,6 +75,55 @@ static void test_parse_size(void)
 	}
 }
 
+static void test_parse_uint(void)
+{
+	static const struct {
+		const char *s;
+		int err;
+		uint64_t v;
+	} t[] = {
+		{ "0", 0, 0 }, { "100", 0, 100 }, { "10000", 0, 10000 },
+		{ "4294967295", 0, UINT32_MAX },
+		{ "4294967296", -ERANGE, 0 }, { "99999999999999999999", -ERANGE, 0 },
+		{ "1K", -EINVAL, 0 }, { "100ms", -EINVAL, 0 }, { "", -EINVAL, 0 },
+		{ "-1", -EDOM, 0 }, { "+1", -EINVAL, 0 }, { "0x10", -EINVAL, 0 },
+	};
+	uint64_t v;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		v = 0;
+		check(parse_uint(t[i].s, UINT32_MAX, &v) == t[i].err && v == t[i].v,
+		      "parse_uint", t[i].s);
+	}
+}
+
+static void test_durability(void)
+{
+	static const struct {
+		const char *s;
+		int err;
+		uint64_t v;
+	} t[] = {
+		{ "memory", 0, MQ_DURABILITY_MEMORY },
+		{ "async", 0, MQ_DURABILITY_ASYNC },
+		{ "sync", 0, MQ_DURABILITY_SYNC },
+		{ "Sync", -EINVAL, 0 }, { "mem", -EINVAL, 0 }, { "syncx", -EINVAL, 0 },
+		{ "1", -EINVAL, 0 }, { "", -EINVAL, 0 },
+	};
+	uint64_t v;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		v = 0;
+		check(parse_durability(t[i].s, &v) == t[i].err && v == t[i].v,
+		      "parse_durability", t[i].s);
+	}
+	check(!strcmp(durability_name(MQ_DURABILITY_SYNC), "sync"),
+	      "durability_name", "sync");
+	check(!durability_name(3), "durability_name of an unknown value", "3");
+}
+
 static void test_parse_mode(void)
 {
 	static const struct {
@@ -131,6 +183,26 @@ static void test_format_size(void)
 	for (i = 0; i < ARRAY_SIZE(t); i++)
 		check(!strcmp(format_size(buf, sizeof(buf), t[i].v), t[i].s),
 		      "format_size", t[i].s);
+}
+
+static void test_format_duration(void)
+{
+	static const struct {
+		uint64_t ns;
+		const char *s;
+	} t[] = {
+		{ 0, "0ns" }, { 850, "850ns" }, { 999, "999ns" }, { 1000, "1us" },
+		{ 1500, "1.5us" }, { 12345, "12.3us" }, { 120000, "120us" },
+		{ 999400, "999us" }, { 999600, "1ms" }, { 4100000, "4.1ms" },
+		{ 1000000000, "1s" }, { 2500000000000ULL, "2500s" },
+		{ UINT64_MAX, "18446744074s" },
+	};
+	char buf[32];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(t); i++)
+		check(!strcmp(format_duration(buf, sizeof(buf), t[i].ns), t[i].s),
+		      "format_duration", t[i].s);
 }
 
 /* Runs @fn with stdout captured; compares with @want. */
@@ -193,12 +265,40 @@ static void text_out(void)
 	close_json_object();
 }
 
+static const struct print_field fields[] = {
+	FIELD_NUM(1, "count", " count %llu"),
+	FIELD_SIZE(2, "bytes", " bytes %s"),
+	FIELD_NS(3, "latency_ns", " latency %s"),
+	FIELD_BOOL(4, "clean", " clean %s"),
+	FIELD_NUM(5, "absent", " absent %llu"),
+};
+
+static const uint64_t field_values[] = { 0, 7, 65536, 4100000, 1, 99 };
+
+static void field_lines(void)
+{
+	open_json_object(NULL);
+	print_string(PRINT_ANY, "path", "%s:", "/dev/loop0");
+	print_devt("devt", 0x1000705);	/* new_encode_dev(7, 0x1005) */
+	print_enum("known", " known %s", "ok", 0);
+	print_enum("unknown", " unknown %s", NULL, 42);
+	print_fields(" first", fields, 2, field_values, 0x1e, true);
+	print_fields(" second", fields + 2, 3, field_values, 0x1e, false);
+	print_fields(" none", fields, ARRAY_SIZE(fields), field_values, 0, false);
+	print_bool(PRINT_ANY, "no", " no %s", false);
+	print_text("\n");
+	close_json_object();
+}
+
 int main(void)
 {
 	test_parse_size();
+	test_parse_uint();
 	test_parse_mode();
 	test_parse_id();
+	test_durability();
 	test_format_size();
+	test_format_duration();
 
 	print_init(true, false);
 	expect_output(json_strings, "json escaping",
@@ -217,6 +317,15 @@ int main(void)
 		      "        {}\n    ]\n}\n");
 	print_init(false, false);
 	expect_output(text_out, "text", "jobs: id 1 max-msg 64K\n");
+	expect_output(field_lines, "text: devt, enums, field lines",
+		      "/dev/loop0: known ok unknown 42 first count 7 bytes 64K\n"
+		      "    second latency 4.1ms clean yes no no\n");
+	print_init(true, false);
+	expect_output(field_lines, "json: devt, enums, field lines",
+		      "{\"path\":\"/dev/loop0\",\"devt\":{\"major\":7,\"minor\":4101},"
+		      "\"known\":\"ok\",\"unknown\":42,\"count\":7,\"bytes\":65536,"
+		      "\"latency_ns\":4100000,\"clean\":true,"
+		      "\"no\":false}\n");
 
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
