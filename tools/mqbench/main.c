@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mqbench: compare message throughput of /dev/mq with other IPC mechanisms
- * in one run. See --help, and mqbench.h for how to add a mechanism.
+ * mqbench: compare message throughput of /dev/mq with other IPC mechanisms,
+ * and of durable /dev/mq queues with the raw disk and redis, in one run.
+ * See --help, and mqbench.h for how to add a mechanism.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,18 +18,35 @@
 
 #include "mqbench.h"
 
-/* Table order is column order; the first selected one is the ratio base. */
+/*
+ * Order is column order within each table (mech_ops.table); in the IPC
+ * table the first selected one is the ratio base.
+ */
 static const struct mech_ops *const mechs[] = {
 	&mech_devmq,
 	&mech_posix_mq,
 	&mech_pipe,
 	&mech_unix_seqpacket,
+	&mech_raw_disk,
+	&mech_devmq_async,
+	&mech_devmq_sync,
+	&mech_redis_aof,
 };
 
 #define NMECHS	ARRAY_SIZE(mechs)
 
+static const char *const table_names[NTABLES] = {
+	[TABLE_IPC] = "IPC",
+	[TABLE_DURABLE] = "durable",
+};
+
 #define MAX_REPS	25
-#define CAL_START_MSGS	2000UL		/* first calibration run, in total */
+/* First calibration run, in total: durable mechanisms can be slow. */
+static const unsigned long cal_start_msgs[NTABLES] = {
+	[TABLE_IPC] = 2000,
+	[TABLE_DURABLE] = 200,
+};
+
 #define MIN_MSGS	100UL		/* per producer */
 #define MAX_MSGS	100000000UL	/* per producer */
 
@@ -38,7 +56,7 @@ enum {
 	EXIT_RUN_FAILED = 3,
 };
 
-enum cell_state { CELL_NOT_RUN, CELL_OK, CELL_NA, CELL_FAILED };
+enum cell_state { CELL_NOT_RUN, CELL_OK, CELL_NA, CELL_FAILED, CELL_BLANK };
 
 struct result {
 	enum cell_state state;
@@ -46,19 +64,24 @@ struct result {
 	double runs[MAX_REPS];
 	int nruns;
 	unsigned long per_producer;
+	double metric[MQBENCH_MAX_METRICS];	/* medians of mruns[] */
+	double mruns[MQBENCH_MAX_METRICS][MAX_REPS];
+	const char *why;		/* CELL_NA: the reason */
 };
+
+const struct bench_opts *bench_opts;
 
 static struct bench_opts opts = {
 	.depth = 256,
 	.duration = 1.0,
 	.reps = 5,
 	.timeout = 120.0,
-	.mqctl = "mqctl",
 };
 
 static bool selected[NMECHS];
+static bool only_given;
 static bool prepared[NMECHS];
-static struct result results[MQBENCH_MAX_SIZES][MQBENCH_MAX_PAIRS][NMECHS];
+static struct result results[NTABLES][MQBENCH_MAX_SIZES][MQBENCH_MAX_PAIRS][NMECHS];
 static unsigned int cell_seq;
 
 static void usage(FILE *out)
@@ -73,20 +96,50 @@ static void usage(FILE *out)
 "producer sends N messages of SIZE bytes carrying (producer, sequence),\n"
 "consumers check that every message arrives exactly once.\n"
 "\n"
-"Mechanisms:\n"
+"With --store, --disk or --redis-dir a second table compares durable\n"
+"/dev/mq queues with the disk under them and with redis (run it on a\n"
+"machine whose disk you can spare: --store and --disk are overwritten).\n"
+"\n"
+"IPC mechanisms:\n"
 "  devmq           /dev/mq/NAME: one write() per message, one read() per\n"
-"                  message; a queue per cell made with 'mqctl queue add'\n"
+"                  message; a queue per cell, made over generic netlink\n"
 "  posix-mq        POSIX mqueue, mq_send()/mq_receive()\n"
 "  pipe            one pipe; packet mode (O_DIRECT) up to PIPE_BUF, above it\n"
 "                  only 1x1 (the consumer reads exactly SIZE bytes)\n"
 "  unix-seqpacket  socketpair(AF_UNIX, SOCK_SEQPACKET), SO_SNDBUF sized for\n"
 "                  the depth\n"
 "\n"
+"Durable mechanisms:\n"
+"  raw-disk        the disk under the store: one writer, sequential 4 KiB\n"
+"                  O_DIRECT pwrite() on --disk at queue depth 1 and one\n"
+"                  fdatasync() per run (msgs/s counts 4 KiB writes; measured\n"
+"                  once, in the first 4096 B row); flush latency, a 4 KiB\n"
+"                  write then fdatasync() timed; and MB/s in 1 MiB writes\n"
+"  devmq-async     as devmq, on a queue with durability async in the mq\n"
+"                  store that mqbench formats and attaches on --store\n"
+"  devmq-sync      the same with durability sync: write() returns once the\n"
+"                  message is on stable storage\n"
+"  redis-aof       redis-server (appendonly yes, appendfsync always) with\n"
+"                  its dir in --redis-dir, driven by redis-benchmark: P\n"
+"                  clients doing LPUSH of SIZE-byte values\n"
+"  A durable mechanism that cannot run (no device given, no store support\n"
+"  in the kernel, no redis-server) shows \"n/a\" with the reason.\n"
+"\n"
 "Options:\n"
-"  --only MECH[,MECH...]  mechanisms to run (default: all)\n"
+"  --only MECH[,MECH...]  mechanisms to run (default: the IPC ones, and the\n"
+"                         durable ones when --store, --disk or --redis-dir\n"
+"                         is given)\n"
 "  --sizes N[,N...]       message sizes in bytes, k suffix allowed\n"
 "                         (default: 64,1024,16384; at least %d)\n"
 "  --pairs PxC[,PxC...]   producers x consumers (default: 1x1,4x4)\n"
+"  --durable-sizes N[,N...]  the same for the durable table (default:\n"
+"                         4096,64)\n"
+"  --durable-pairs PxC[,PxC...]  (default: 1x1,4x1,16x1)\n"
+"  --store DEV            block device for the mq store, formatted (its\n"
+"                         contents destroyed) and detached at exit\n"
+"  --disk DEV             scratch block device for raw-disk, on the same\n"
+"                         disk as DEV of --store (its contents destroyed)\n"
+"  --redis-dir DIR        redis-server's dir, on a filesystem on that disk\n"
 "  --depth D              queue depth in messages, the same for every\n"
 "                         mechanism (default: %u)\n"
 "  --duration SEC         target length of each measured run; the message\n"
@@ -97,9 +150,16 @@ static void usage(FILE *out)
 "  --timeout SEC          kill a run that takes longer (default: %.0f)\n"
 "  --json FILE            also write the results as a JSON array of\n"
 "                         {\"mechanism\", \"msg_bytes\", \"producers\",\n"
-"                         \"consumers\", \"msgs_per_sec\"}\n"
-"  --mqctl PATH           mqctl to run (default: mqctl from PATH)\n"
-"  -v, --verbose          show mqctl commands and output\n"
+"                         \"consumers\", \"msgs_per_sec\"}. Durable rows add\n"
+"                         \"mb_per_sec\" (payload), and: raw-disk (1 producer,\n"
+"                         0 consumers) \"flush_us_mean\", \"flush_us_p99\",\n"
+"                         \"write_flush_per_sec\", \"mb_per_sec_1m_writes\";\n"
+"                         devmq-async and devmq-sync \"msgs_per_flush\" (per\n"
+"                         store commit); redis-aof has 0 consumers. A cell\n"
+"                         that could not be measured (n/a) has\n"
+"                         \"msgs_per_sec\": null and \"na\": the reason\n"
+"  -v, --verbose          show the netlink requests that create and delete\n"
+"                         queues and set up the store\n"
 "  --inject FAULT         test mqbench itself: producer 0 breaks one message\n"
 "                         in every run (drop, dup, reorder, corrupt, short);\n"
 "                         every run must then fail with exit status 3\n"
@@ -115,10 +175,11 @@ static void usage(FILE *out)
 "as needed (restored at exit), posix-mq lifts RLIMIT_MSGQUEUE; this needs\n"
 "root. The table goes to stdout, progress and errors to stderr.\n"
 "\n"
-"Exit status: 0 all cells ran and every message arrived exactly once;\n"
-"1 usage error; 2 a selected mechanism is not available (nothing run);\n"
-"3 a run failed (lost, duplicated or corrupt messages, or an error);\n"
-"128+N killed by signal N (queues are deleted, sysctls restored).\n",
+"Exit status: 0 all cells ran (or are n/a) and every message arrived\n"
+"exactly once; 1 usage error; 2 a selected IPC mechanism is not available\n"
+"(nothing run); 3 a run failed (lost, duplicated or corrupt messages, or\n"
+"an error); 128+N killed by signal N (queues are deleted, sysctls\n"
+"restored, the store detached).\n",
 		progname, MQBENCH_MIN_MSG, opts.depth, opts.duration,
 		opts.reps, opts.timeout);
 	fprintf(out, "\nKnown mechanisms:");
@@ -188,26 +249,32 @@ static void add_mech(const char *name)
 	for (i = 0; i < NMECHS; i++) {
 		if (!strcmp(name, mechs[i]->name)) {
 			selected[i] = true;
+			only_given = true;
 			return;
 		}
 	}
 	usage_error("unknown mechanism '%s'", name);
 }
 
+/* The matrix that --sizes/--pairs or --durable-sizes/-pairs fill. */
+static struct bench_matrix *cur_matrix;
+
 static void add_size(const char *s)
 {
 	unsigned long v = parse_ulong(s, "size", true);
+	struct bench_matrix *mx = cur_matrix;
 
 	if (v < MQBENCH_MIN_MSG || v > MQ_MAX_MSG_LIMIT)
 		usage_error("size %s out of range (%d to %u)", s,
 			    MQBENCH_MIN_MSG, MQ_MAX_MSG_LIMIT);
-	if (opts.nsizes == MQBENCH_MAX_SIZES)
+	if (mx->nsizes == MQBENCH_MAX_SIZES)
 		usage_error("too many sizes (at most %d)", MQBENCH_MAX_SIZES);
-	opts.sizes[opts.nsizes++] = v;
+	mx->sizes[mx->nsizes++] = v;
 }
 
 static void add_pair(const char *s)
 {
+	struct bench_matrix *mx = cur_matrix;
 	int p, c, n;
 
 	if (sscanf(s, "%dx%d%n", &p, &c, &n) != 2 || s[n])
@@ -215,17 +282,45 @@ static void add_pair(const char *s)
 	if (p < 1 || c < 1 || p > MQBENCH_MAX_PROCS || c > MQBENCH_MAX_PROCS)
 		usage_error("pair %s out of range (1 to %d each)", s,
 			    MQBENCH_MAX_PROCS);
-	if (opts.npairs == MQBENCH_MAX_PAIRS)
+	if (mx->npairs == MQBENCH_MAX_PAIRS)
 		usage_error("too many pairs (at most %d)", MQBENCH_MAX_PAIRS);
-	opts.pairs[opts.npairs].producers = p;
-	opts.pairs[opts.npairs].consumers = c;
-	opts.npairs++;
+	mx->pairs[mx->npairs].producers = p;
+	mx->pairs[mx->npairs].consumers = c;
+	mx->npairs++;
+}
+
+static void set_matrix(enum bench_table t, bool pairs, char *list)
+{
+	cur_matrix = &opts.matrix[t];
+	if (pairs) {
+		cur_matrix->npairs = 0;
+		split_list(list, add_pair);
+	} else {
+		cur_matrix->nsizes = 0;
+		split_list(list, add_size);
+	}
+}
+
+static void default_matrix(enum bench_table t, const char *sizes,
+			   const char *pairs)
+{
+	char buf[64];
+
+	if (!opts.matrix[t].nsizes) {
+		snprintf(buf, sizeof(buf), "%s", sizes);
+		set_matrix(t, false, buf);
+	}
+	if (!opts.matrix[t].npairs) {
+		snprintf(buf, sizeof(buf), "%s", pairs);
+		set_matrix(t, true, buf);
+	}
 }
 
 static void parse_args(int argc, char **argv)
 {
 	enum { O_ONLY = 256, O_SIZES, O_PAIRS, O_DEPTH, O_DURATION, O_MSGS,
-	       O_REPS, O_TIMEOUT, O_JSON, O_MQCTL, O_INJECT };
+	       O_REPS, O_TIMEOUT, O_JSON, O_INJECT, O_DSIZES,
+	       O_DPAIRS, O_STORE, O_DISK, O_REDIS_DIR };
 	static const char *const faults[] = {
 		[FAULT_DROP] = "drop", [FAULT_DUP] = "dup",
 		[FAULT_REORDER] = "reorder", [FAULT_CORRUPT] = "corrupt",
@@ -241,15 +336,20 @@ static void parse_args(int argc, char **argv)
 		{ "reps", required_argument, NULL, O_REPS },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "json", required_argument, NULL, O_JSON },
-		{ "mqctl", required_argument, NULL, O_MQCTL },
 		{ "inject", required_argument, NULL, O_INJECT },
+		{ "durable-sizes", required_argument, NULL, O_DSIZES },
+		{ "durable-pairs", required_argument, NULL, O_DPAIRS },
+		{ "store", required_argument, NULL, O_STORE },
+		{ "disk", required_argument, NULL, O_DISK },
+		{ "redis-dir", required_argument, NULL, O_REDIS_DIR },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct bench_matrix *mx;
 	unsigned long v;
 	unsigned int i;
-	bool any = false;
+	bool durable;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -258,12 +358,25 @@ static void parse_args(int argc, char **argv)
 			split_list(optarg, add_mech);
 			break;
 		case O_SIZES:
-			opts.nsizes = 0;
-			split_list(optarg, add_size);
+			set_matrix(TABLE_IPC, false, optarg);
 			break;
 		case O_PAIRS:
-			opts.npairs = 0;
-			split_list(optarg, add_pair);
+			set_matrix(TABLE_IPC, true, optarg);
+			break;
+		case O_DSIZES:
+			set_matrix(TABLE_DURABLE, false, optarg);
+			break;
+		case O_DPAIRS:
+			set_matrix(TABLE_DURABLE, true, optarg);
+			break;
+		case O_STORE:
+			opts.store = optarg;
+			break;
+		case O_DISK:
+			opts.disk = optarg;
+			break;
+		case O_REDIS_DIR:
+			opts.redis_dir = optarg;
 			break;
 		case O_DEPTH:
 			v = parse_ulong(optarg, "depth", false);
@@ -295,9 +408,6 @@ static void parse_args(int argc, char **argv)
 		case O_JSON:
 			opts.json = optarg;
 			break;
-		case O_MQCTL:
-			opts.mqctl = optarg;
-			break;
 		case O_INJECT:
 			for (i = 1; i < ARRAY_SIZE(faults); i++)
 				if (!strcmp(optarg, faults[i]))
@@ -319,23 +429,17 @@ static void parse_args(int argc, char **argv)
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
 
-	for (i = 0; i < NMECHS; i++)
-		any |= selected[i];
-	if (!any)
+	if (!only_given) {
+		durable = opts.store || opts.disk || opts.redis_dir;
 		for (i = 0; i < NMECHS; i++)
-			selected[i] = true;
-	if (!opts.nsizes) {
-		opts.sizes[opts.nsizes++] = 64;
-		opts.sizes[opts.nsizes++] = 1024;
-		opts.sizes[opts.nsizes++] = 16384;
+			selected[i] = mechs[i]->table == TABLE_IPC || durable;
 	}
-	if (!opts.npairs) {
-		add_pair("1x1");
-		add_pair("4x4");
-	}
-	for (i = 0; i < (unsigned int)opts.nsizes; i++)
-		if (opts.sizes[i] > opts.max_size)
-			opts.max_size = opts.sizes[i];
+	default_matrix(TABLE_IPC, "64,1024,16384", "1x1,4x4");
+	default_matrix(TABLE_DURABLE, "4096,64", "1x1,4x1,16x1");
+	mx = &opts.matrix[TABLE_IPC];
+	for (i = 0; i < (unsigned int)mx->nsizes; i++)
+		if (mx->sizes[i] > opts.max_size)
+			opts.max_size = mx->sizes[i];
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -345,13 +449,33 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The median of v[0..n), NaNs left out; NaN if nothing is left. */
 static double median(const double *v, int n)
 {
 	double s[MAX_REPS];
+	int i, k = 0;
 
-	memcpy(s, v, n * sizeof(*v));
-	qsort(s, n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	for (i = 0; i < n; i++)
+		if (!isnan(v[i]))
+			s[k++] = v[i];
+	if (!k)
+		return NAN;
+	qsort(s, k, sizeof(*s), cmp_double);
+	return k % 2 ? s[k / 2] : (s[k / 2 - 1] + s[k / 2]) / 2;
+}
+
+/* One run: the engine's producers and consumers, or the mechanism's own. */
+static int run_once(const struct mech_ops *m, const struct mech_ctx *ctx,
+		    unsigned long per_producer, struct run_result *r)
+{
+	int i;
+
+	memset(r, 0, sizeof(*r));
+	for (i = 0; i < MQBENCH_MAX_METRICS; i++)
+		r->metric[i] = NAN;
+	if (m->run)
+		return m->run(ctx, per_producer, r);
+	return run_cell_once(m, ctx, per_producer, r);
 }
 
 static void fmt_rate(char *buf, size_t len, double rate)
@@ -379,7 +503,7 @@ static unsigned long scale_msgs(unsigned long n, double f)
 static int calibrate(const struct mech_ops *m, const struct mech_ctx *ctx,
 		     unsigned long *per_producer)
 {
-	unsigned long n = CAL_START_MSGS / ctx->cell.producers;
+	unsigned long n = cal_start_msgs[m->table] / ctx->cell.producers;
 	double target = opts.duration / 4, f;
 	struct run_result r;
 	int i;
@@ -391,7 +515,7 @@ static int calibrate(const struct mech_ops *m, const struct mech_ctx *ctx,
 	if (n < MIN_MSGS)
 		n = MIN_MSGS;
 	for (i = 0; ; i++) {
-		if (run_cell_once(m, ctx, n, &r))
+		if (run_once(m, ctx, n, &r))
 			return -1;
 		if (r.seconds >= target || i == 8 || n >= MAX_MSGS)
 			break;
@@ -415,11 +539,12 @@ struct cell_run {
 	bool live;		/* set up, calibrated, no run failed */
 };
 
-static void cell_prefix(const struct cell *cell, int index, int ncells)
+static void cell_prefix(const struct cell *cell, int index, int ncells,
+			const char *table)
 {
 	snprintf(progress_prefix, sizeof(progress_prefix),
-		 "%s: [%2d/%d] %6zu B %dx%d:", progname, index, ncells,
-		 cell->msg_bytes, cell->producers, cell->consumers);
+		 "%s: [%2d/%d] %s %6zu B %dx%d:", progname, index, ncells,
+		 table, cell->msg_bytes, cell->producers, cell->consumers);
 }
 
 static void cell_fail(struct cell_run *cr)
@@ -437,6 +562,7 @@ static void cell_start(struct cell_run *cr, const struct cell *cell)
 
 	memset(&cr->ctx, 0, sizeof(cr->ctx));
 	cr->ctx.opts = &opts;
+	cr->ctx.mech = cr->m;
 	cr->ctx.cell = *cell;
 	cr->ctx.seq = cell_seq++;
 	cr->ctx.fd[0] = cr->ctx.fd[1] = -1;
@@ -465,15 +591,18 @@ static void cell_rep(struct cell_run *cr, int rep)
 	struct result *res = cr->res;
 	struct run_result r;
 	char rate[32];
+	int i;
 
 	if (!cr->live)
 		return;
 	if (interrupted() ||
-	    run_cell_once(cr->m, &cr->ctx, res->per_producer, &r)) {
+	    run_once(cr->m, &cr->ctx, res->per_producer, &r)) {
 		cell_fail(cr);
 		progress(progress_prefix, " %s FAILED", cr->m->name);
 		return;
 	}
+	for (i = 0; i < MQBENCH_MAX_METRICS; i++)
+		res->mruns[i][res->nruns] = r.metric[i];
 	res->runs[res->nruns++] = r.messages / r.seconds;
 	fmt_rate(rate, sizeof(rate), r.messages / r.seconds);
 	progress(progress_prefix, " %s %s", cr->m->name, rate);
@@ -490,9 +619,13 @@ static void cell_rep(struct cell_run *cr, int rep)
 
 static void cell_end(struct cell_run *cr)
 {
+	int i;
+
 	if (!cr->live)
 		return;
 	cr->res->rate = median(cr->res->runs, cr->res->nruns);
+	for (i = 0; i < MQBENCH_MAX_METRICS; i++)
+		cr->res->metric[i] = median(cr->res->mruns[i], cr->res->nruns);
 	cr->res->state = CELL_OK;
 	if (cr->m->teardown)
 		cr->m->teardown(&cr->ctx);
@@ -505,12 +638,12 @@ static void cell_end(struct cell_run *cr)
  * slow phase of the machine hits all of them alike, not one.
  */
 static void run_cell(struct cell_run *crs, unsigned int n, const struct cell *cell,
-		     int index, int ncells)
+		     int index, int ncells, const char *table)
 {
 	unsigned int i;
 	int rep;
 
-	cell_prefix(cell, index, ncells);
+	cell_prefix(cell, index, ncells, table);
 	progress(progress_prefix, " calibrating (msgs/producer):");
 	for (i = 0; i < n && !interrupted(); i++)
 		cell_start(&crs[i], cell);
@@ -539,19 +672,34 @@ static int note_rank(const char *note)
 	for (i = 0; i < NMECHS; i++) {
 		n = strlen(mechs[i]->name);
 		if (!strncmp(note, mechs[i]->name, n) &&
-		    (note[n] == ' ' || note[n] == ':'))
+		    (note[n] == ' ' || note[n] == ':' || note[n] == ','))
 			return (int)i;
 	}
 	return NMECHS;
 }
 
-static unsigned int selected_count(void)
+static bool in_table(unsigned int i, enum bench_table t)
+{
+	return selected[i] && mechs[i]->table == t;
+}
+
+static unsigned int table_count(enum bench_table t)
 {
 	unsigned int i, n = 0;
 
 	for (i = 0; i < NMECHS; i++)
-		n += selected[i];
+		n += in_table(i, t);
 	return n;
+}
+
+static int mech_index(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < NMECHS; i++)
+		if (!strcmp(mechs[i]->name, name))
+			return (int)i;
+	return -1;
 }
 
 static int name_width(unsigned int i)
@@ -561,80 +709,231 @@ static int name_width(unsigned int i)
 	return w < 10 ? 10 : w;
 }
 
-static void print_table(FILE *out)
+/*
+ * A ratio column: num's msgs/s divided by den's in the same row, or with
+ * first_row in the row of the same size and the table's first producers x
+ * consumers (a measurement made once per size, or num's own there).
+ */
+struct ratio_col {
+	int num, den;
+	bool first_row;
+	char label[64];
+};
+
+#define MAX_RATIOS	NMECHS
+
+static void add_ratio(struct ratio_col *cols, int *n, const char *num,
+		      const char *den, bool first_row)
 {
-	int base = -1, s, p, w;
+	const struct bench_matrix *mx = &opts.matrix[TABLE_DURABLE];
+	int a = mech_index(num), b = mech_index(den);
+
+	if (!selected[a] || !selected[b] || (a == b && mx->npairs < 2))
+		return;
+	cols[*n].num = a;
+	cols[*n].den = b;
+	cols[*n].first_row = first_row;
+	if (a != b)
+		snprintf(cols[*n].label, sizeof(cols[*n].label), "%s/%s", num,
+			 den);
+	else
+		snprintf(cols[*n].label, sizeof(cols[*n].label), "%s/(%dx%d)",
+			 num, mx->pairs[0].producers, mx->pairs[0].consumers);
+	(*n)++;
+}
+
+static int ratio_cols(enum bench_table t, struct ratio_col *cols)
+{
+	int base = -1, n = 0;
 	unsigned int i;
-	char label[64], val[32];
-	const struct result *rb, *ro;
 
-	for (i = 0; i < NMECHS && base < 0; i++)
-		if (selected[i])
+	if (t == TABLE_DURABLE) {
+		add_ratio(cols, &n, "devmq-sync", "redis-aof", false);
+		add_ratio(cols, &n, "devmq-async", "raw-disk", true);
+		add_ratio(cols, &n, "devmq-sync", "devmq-sync", true);
+		return n;
+	}
+	for (i = 0; i < NMECHS; i++) {
+		if (!in_table(i, t))
+			continue;
+		if (base < 0) {
 			base = (int)i;
+			continue;
+		}
+		cols[n].num = base;
+		cols[n].den = (int)i;
+		cols[n].first_row = false;
+		snprintf(cols[n].label, sizeof(cols[n].label), "%s/%s",
+			 mechs[base]->name, mechs[i]->name);
+		n++;
+	}
+	return n;
+}
 
-	fprintf(out, "\nmqbench: messages/s (higher is better), median of %d run%s of ",
-		opts.reps, opts.reps > 1 ? "s" : "");
+static const char *state_text(const struct result *r)
+{
+	return r->state == CELL_NA ? "n/a" :
+	       r->state == CELL_FAILED ? "FAILED" :
+	       r->state == CELL_BLANK ? "" : "-";
+}
+
+static void print_header(FILE *out, enum bench_table t)
+{
+	const char *what = t == TABLE_IPC ? "" : " durable queues, disk, redis:";
+
+	fprintf(out, "\nmqbench:%s messages/s (higher is better), median of %d run%s of ",
+		what, opts.reps, opts.reps > 1 ? "s" : "");
 	if (opts.msgs)
 		fprintf(out, "%lu messages per producer", opts.msgs);
 	else
 		fprintf(out, "~%.1f s", opts.duration);
 	fprintf(out, "; queue depth %u messages\n", opts.depth);
-	if (base >= 0 && selected_count() > 1)
-		fprintf(out, "%s/X = %s msgs/s divided by X msgs/s (above 1: %s is faster)\n",
-			mechs[base]->name, mechs[base]->name,
-			mechs[base]->name);
-	fputc('\n', out);
+}
+
+static void print_ratio_legend(FILE *out, enum bench_table t,
+			       const struct ratio_col *cols, int ncols)
+{
+	int k;
+
+	if (t == TABLE_IPC) {
+		if (ncols)
+			fprintf(out, "%s/X = %s msgs/s divided by X msgs/s (above 1: %s is faster)\n",
+				mechs[cols[0].num]->name,
+				mechs[cols[0].num]->name,
+				mechs[cols[0].num]->name);
+		return;
+	}
+	for (k = 0; k < ncols; k++) {
+		if (cols[k].num == cols[k].den)
+			fprintf(out, "%s = %s msgs/s with P producers divided by its msgs/s in the first row of the same size (group commit)\n",
+				cols[k].label, mechs[cols[k].num]->name);
+		else if (!strcmp(mechs[cols[k].den]->name, "raw-disk"))
+			fprintf(out, "%s = payload bytes/s divided by raw-disk's bytes/s in 4 KiB writes, measured once per size in its first row (a bandwidth ratio)\n",
+				cols[k].label);
+		else
+			fprintf(out, "%s = msgs/s divided by msgs/s in the same row (above 1: %s is faster)\n",
+				cols[k].label, mechs[cols[k].num]->name);
+	}
+}
+
+static void print_rows(FILE *out, enum bench_table t,
+		       const struct ratio_col *cols, int ncols)
+{
+	const struct bench_matrix *mx = &opts.matrix[t];
+	const struct result *ro, *rd;
+	char label[64], val[32];
+	unsigned int i;
+	int s, p, k, w;
 
 	fprintf(out, "%6s %5s", "size", "PxC");
 	for (i = 0; i < NMECHS; i++)
-		if (selected[i])
+		if (in_table(i, t))
 			fprintf(out, "  %*s", name_width(i), mechs[i]->name);
-	for (i = 0; i < NMECHS; i++) {
-		if (!selected[i] || (int)i == base)
-			continue;
-		snprintf(label, sizeof(label), "%s/%s", mechs[base]->name,
-			 mechs[i]->name);
-		fprintf(out, "  %*s", (int)strlen(label), label);
-	}
+	for (k = 0; k < ncols; k++)
+		fprintf(out, "  %s", cols[k].label);
 	fputc('\n', out);
 
-	for (s = 0; s < opts.nsizes; s++) {
-		for (p = 0; p < opts.npairs; p++) {
+	for (s = 0; s < mx->nsizes; s++) {
+		for (p = 0; p < mx->npairs; p++) {
 			snprintf(label, sizeof(label), "%dx%d",
-				 opts.pairs[p].producers,
-				 opts.pairs[p].consumers);
-			fprintf(out, "%6zu %5s", opts.sizes[s], label);
+				 mx->pairs[p].producers, mx->pairs[p].consumers);
+			fprintf(out, "%6zu %5s", mx->sizes[s], label);
 			for (i = 0; i < NMECHS; i++) {
-				if (!selected[i])
+				if (!in_table(i, t))
 					continue;
-				ro = &results[s][p][i];
+				ro = &results[t][s][p][i];
 				if (ro->state == CELL_OK)
 					snprintf(val, sizeof(val), "%.0f",
 						 ro->rate);
 				else
 					snprintf(val, sizeof(val), "%s",
-						 ro->state == CELL_NA ? "n/a" :
-						 ro->state == CELL_FAILED ?
-						 "FAILED" : "-");
+						 state_text(ro));
 				fprintf(out, "  %*s", name_width(i), val);
 			}
-			rb = &results[s][p][base];
-			for (i = 0; i < NMECHS; i++) {
-				if (!selected[i] || (int)i == base)
-					continue;
-				ro = &results[s][p][i];
-				w = (int)(strlen(mechs[base]->name) + 1 +
-					  strlen(mechs[i]->name));
-				if (rb->state == CELL_OK && ro->state == CELL_OK)
+			for (k = 0; k < ncols; k++) {
+				ro = &results[t][s][p][cols[k].num];
+				rd = &results[t][s][cols[k].first_row ? 0 : p][cols[k].den];
+				w = (int)strlen(cols[k].label);
+				if (ro->state == CELL_OK && rd->state == CELL_OK)
 					snprintf(val, sizeof(val), "%.2f",
-						 rb->rate / ro->rate);
+						 ro->rate / rd->rate);
 				else
 					snprintf(val, sizeof(val), "%s",
-						 ro->state == CELL_NA ? "n/a" : "-");
+						 ro->state == CELL_NA ||
+						 rd->state == CELL_NA ? "n/a" : "-");
 				fprintf(out, "  %*s", w, val);
 			}
 			fputc('\n', out);
 		}
+	}
+}
+
+/* The durable table's extra numbers, per row. */
+static void print_details(FILE *out)
+{
+	const struct bench_matrix *mx = &opts.matrix[TABLE_DURABLE];
+	int raw = mech_index("raw-disk"), s, p;
+	const struct result *r;
+	unsigned int i;
+	bool any = false;
+
+	for (s = 0; s < mx->nsizes; s++) {
+		for (p = 0; p < mx->npairs; p++) {
+			r = &results[TABLE_DURABLE][s][p][raw];
+			if (!selected[raw] || r->state != CELL_OK)
+				continue;
+			if (!any)
+				fprintf(out, "\n");
+			any = true;
+			fprintf(out, "raw-disk: 4 KiB writes %.0f/s = %.1f MB/s (1 MiB writes: %.1f MB/s); flush after a 4 KiB write: mean %.0f us, p99 %.0f us; %.0f write+flush pairs/s\n",
+				r->rate, r->rate * mx->sizes[s] / 1e6,
+				r->metric[3], r->metric[0], r->metric[1],
+				r->metric[2]);
+		}
+	}
+	for (i = 0; i < NMECHS; i++) {
+		if (!in_table(i, TABLE_DURABLE) || !mechs[i]->metrics ||
+		    strcmp(mechs[i]->metrics[0], "msgs_per_flush"))
+			continue;
+		for (s = 0; s < mx->nsizes; s++) {
+			bool started = false;
+
+			for (p = 0; p < mx->npairs; p++) {
+				r = &results[TABLE_DURABLE][s][p][i];
+				if (r->state != CELL_OK || isnan(r->metric[0]))
+					continue;
+				if (!any)
+					fputc('\n', out);
+				if (!started)
+					fprintf(out, "%s %zu B, messages per store flush (commit):",
+						mechs[i]->name, mx->sizes[s]);
+				any = true;
+				started = true;
+				fprintf(out, " %dx%d %.1f", mx->pairs[p].producers,
+					mx->pairs[p].consumers, r->metric[0]);
+			}
+			if (started)
+				fputc('\n', out);
+		}
+	}
+}
+
+static void print_tables(FILE *out)
+{
+	struct ratio_col cols[MAX_RATIOS];
+	enum bench_table t;
+	int ncols;
+
+	for (t = 0; t < NTABLES; t++) {
+		if (!table_count(t))
+			continue;
+		ncols = ratio_cols(t, cols);
+		print_header(out, t);
+		print_ratio_legend(out, t, cols, ncols);
+		fputc('\n', out);
+		print_rows(out, t, cols, ncols);
+		if (t == TABLE_DURABLE)
+			print_details(out);
 	}
 
 	fprintf(out, "\nNotes:\n");
@@ -643,6 +942,11 @@ static void print_table(FILE *out)
 		"  Every message carries (producer, sequence) and is checked: none lost, duplicated,\n"
 		"  corrupt, or out of order per producer. After the last producer finishes it sends\n"
 		"  one stop message per consumer.\n");
+	if (table_count(TABLE_DURABLE))
+		fprintf(out, "  raw-disk and redis-aof time themselves and count their own units (see below).\n"
+			"  For reference, issue 3's targets (not checked here): devmq-sync/redis-aof >= 1\n"
+			"  at 1 and at 16 producers, devmq-async/raw-disk >= 0.70, devmq-sync 16 producers\n"
+			"  >= 8x 1 producer.\n");
 	if (opts.msgs)
 		fprintf(out, "  N = %lu messages per producer (--msgs).\n", opts.msgs);
 	else
@@ -654,11 +958,36 @@ static void print_table(FILE *out)
 	fflush(out);
 }
 
+static void json_number(FILE *f, const char *key, double v)
+{
+	if (isnan(v))
+		fprintf(f, ", \"%s\": null", key);
+	else
+		fprintf(f, ", \"%s\": %.1f", key, v);
+}
+
+/* s: a C string; JSON needs only quotes, backslashes, controls escaped. */
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
 static int write_json(const char *path)
 {
+	const struct bench_matrix *mx;
+	enum bench_table t;
 	unsigned int i;
 	bool first = true;
-	int s, p;
+	int s, p, k;
 	FILE *f;
 
 	f = fopen(path, "w");
@@ -667,18 +996,40 @@ static int write_json(const char *path)
 		return -1;
 	}
 	fprintf(f, "[");
-	for (s = 0; s < opts.nsizes; s++) {
-		for (p = 0; p < opts.npairs; p++) {
-			for (i = 0; i < NMECHS; i++) {
-				const struct result *r = &results[s][p][i];
+	for (t = 0; t < NTABLES; t++) {
+		mx = &opts.matrix[t];
+		for (s = 0; s < mx->nsizes; s++) {
+			for (p = 0; p < mx->npairs; p++) {
+				for (i = 0; i < NMECHS; i++) {
+					const struct result *r = &results[t][s][p][i];
 
-				if (!selected[i] || r->state != CELL_OK)
-					continue;
-				fprintf(f, "%s\n  {\"mechanism\": \"%s\", \"msg_bytes\": %zu, \"producers\": %d, \"consumers\": %d, \"msgs_per_sec\": %.1f}",
-					first ? "" : ",", mechs[i]->name,
-					opts.sizes[s], opts.pairs[p].producers,
-					opts.pairs[p].consumers, r->rate);
-				first = false;
+					if (!in_table(i, t) ||
+					    (r->state != CELL_OK && r->state != CELL_NA))
+						continue;
+					fprintf(f, "%s\n  {\"mechanism\": \"%s\", \"msg_bytes\": %zu, \"producers\": %d, \"consumers\": %d",
+						first ? "" : ",", mechs[i]->name,
+						mx->sizes[s],
+						mechs[i]->fixed_producers ?:
+						mx->pairs[p].producers,
+						mechs[i]->no_consumer ? 0 :
+						mx->pairs[p].consumers);
+					first = false;
+					if (r->state == CELL_NA) {
+						fprintf(f, ", \"msgs_per_sec\": null, \"na\": ");
+						json_string(f, r->why ? r->why : "n/a");
+						fprintf(f, "}");
+						continue;
+					}
+					fprintf(f, ", \"msgs_per_sec\": %.1f", r->rate);
+					if (t == TABLE_DURABLE)
+						json_number(f, "mb_per_sec",
+							    r->rate * mx->sizes[s] / 1e6);
+					for (k = 0; mechs[i]->metrics &&
+					     mechs[i]->metrics[k]; k++)
+						json_number(f, mechs[i]->metrics[k],
+							    r->metric[k]);
+					fprintf(f, "}");
+				}
 			}
 		}
 	}
@@ -690,12 +1041,13 @@ static int write_json(const char *path)
 	return 0;
 }
 
-static struct cell make_cell(int size, int pair)
+static struct cell make_cell(enum bench_table t, int size, int pair)
 {
+	const struct bench_matrix *mx = &opts.matrix[t];
 	struct cell cell = {
-		.msg_bytes = opts.sizes[size],
-		.producers = opts.pairs[pair].producers,
-		.consumers = opts.pairs[pair].consumers,
+		.msg_bytes = mx->sizes[size],
+		.producers = mx->pairs[pair].producers,
+		.consumers = mx->pairs[pair].consumers,
 		.depth = opts.depth,
 	};
 
@@ -711,14 +1063,51 @@ static void restore_all(void)
 			mechs[i]->restore();
 }
 
+/* Mark the cells that cannot run as "n/a"; returns how many will run. */
+static int plan(enum bench_table t, int *ncells)
+{
+	const struct bench_matrix *mx = &opts.matrix[t];
+	int s, p, nruns = 0;
+	unsigned int i;
+	const char *why;
+
+	if (!table_count(t))
+		return 0;
+	for (s = 0; s < mx->nsizes; s++) {
+		for (p = 0; p < mx->npairs; p++) {
+			struct cell cell = make_cell(t, s, p);
+
+			for (i = 0; i < NMECHS; i++) {
+				if (!in_table(i, t))
+					continue;
+				why = mechs[i]->unsupported ?
+				      mechs[i]->unsupported(&cell) : NULL;
+				if (why && !*why) {
+					results[t][s][p][i].state = CELL_BLANK;
+				} else if (why) {
+					results[t][s][p][i].state = CELL_NA;
+					results[t][s][p][i].why = strdup(why);
+					note("n/a: %s", why);
+				} else {
+					nruns++;
+				}
+			}
+			(*ncells)++;
+		}
+	}
+	return nruns;
+}
+
 int main(int argc, char **argv)
 {
 	int s, p, ncells = 0, nruns = 0, index = 0, status = 0;
 	uint64_t start = now_ns();
+	const struct bench_matrix *mx;
+	enum bench_table t;
 	unsigned int i;
-	const char *why;
 
 	parse_args(argc, argv);
+	bench_opts = &opts;
 	signals_block();
 	progress_init();
 
@@ -733,25 +1122,8 @@ int main(int argc, char **argv)
 		prepared[i] = true;
 	}
 
-	for (s = 0; s < opts.nsizes; s++) {
-		for (p = 0; p < opts.npairs; p++) {
-			struct cell cell = make_cell(s, p);
-
-			for (i = 0; i < NMECHS; i++) {
-				if (!selected[i])
-					continue;
-				why = mechs[i]->unsupported ?
-				      mechs[i]->unsupported(&cell) : NULL;
-				if (why) {
-					results[s][p][i].state = CELL_NA;
-					note("n/a: %s", why);
-				} else {
-					nruns++;
-				}
-			}
-			ncells++;
-		}
-	}
+	for (t = 0; t < NTABLES; t++)
+		nruns += plan(t, &ncells);
 	fprintf(stderr, "%s: %d cells (%d mechanism runs), queue depth %u, %d run%s each of ",
 		progname, ncells, nruns, opts.depth, opts.reps,
 		opts.reps > 1 ? "s" : "");
@@ -761,31 +1133,40 @@ int main(int argc, char **argv)
 		fprintf(stderr, "~%.1f s after calibrating warm-up runs\n",
 			opts.duration);
 
-	for (s = 0; s < opts.nsizes && !interrupted(); s++) {
-		for (p = 0; p < opts.npairs && !interrupted(); p++) {
-			struct cell cell = make_cell(s, p);
-			struct cell_run crs[NMECHS];
-			unsigned int n = 0;
+	for (t = 0; t < NTABLES && !interrupted(); t++) {
+		mx = &opts.matrix[t];
+		if (!table_count(t))
+			continue;
+		for (s = 0; s < mx->nsizes && !interrupted(); s++) {
+			for (p = 0; p < mx->npairs && !interrupted(); p++) {
+				struct cell cell = make_cell(t, s, p);
+				struct cell_run crs[NMECHS];
+				unsigned int n = 0;
 
-			for (i = 0; i < NMECHS; i++) {
-				struct result *res = &results[s][p][i];
+				for (i = 0; i < NMECHS; i++) {
+					struct result *res = &results[t][s][p][i];
 
-				if (!selected[i] || res->state == CELL_NA)
+					if (!in_table(i, t) || res->state == CELL_NA ||
+					    res->state == CELL_BLANK)
+						continue;
+					crs[n].m = mechs[i];
+					crs[n].res = res;
+					n++;
+				}
+				if (!n) {
+					index++;
 					continue;
-				crs[n].m = mechs[i];
-				crs[n].res = res;
-				n++;
+				}
+				run_cell(crs, n, &cell, ++index, ncells,
+					 table_names[t]);
+				for (i = 0; i < n; i++)
+					if (crs[i].res->state != CELL_OK)
+						status = EXIT_RUN_FAILED;
 			}
-			if (!n)
-				continue;
-			run_cell(crs, n, &cell, ++index, ncells);
-			for (i = 0; i < n; i++)
-				if (crs[i].res->state != CELL_OK)
-					status = EXIT_RUN_FAILED;
 		}
 	}
 	restore_all();
-	print_table(stdout);
+	print_tables(stdout);
 	if (interrupted()) {
 		errmsg("interrupted by signal %d: the table is partial, no JSON written",
 		       interrupted());

@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mqbench: /dev/mq/NAME, one write() per message, one read() per message.
- * Each cell gets its own queue, created and deleted with mqctl.
+ * Each cell gets its own queue, created and deleted over generic netlink
+ * (nl.c).
+ *
+ * devmq-async and devmq-sync are the same on durable queues (durability
+ * async or sync) in the store that store.c formats and attaches; their
+ * runs also count the store's flushes, to show how many messages share
+ * one (group commit).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,54 +28,14 @@
 #define DEVMQ_DIR	"/dev/mq"
 #define NODE_WAIT_MS	5000
 
-static char mqctl_path[PATH_MAX];
-static bool verbose;
-
-/* Find name like execvp() would, so we can say clearly when it is missing. */
-static int find_in_path(const char *name, char *out, size_t len)
-{
-	const char *path = getenv("PATH");
-	const char *p, *end;
-
-	if (strchr(name, '/')) {
-		if (access(name, X_OK))
-			return -errno;
-		snprintf(out, len, "%s", name);
-		return 0;
-	}
-	if (!path || !*path)
-		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	for (p = path; ; p = end + 1) {
-		end = strchrnul(p, ':');
-		if (end == p)
-			snprintf(out, len, "./%s", name);
-		else
-			snprintf(out, len, "%.*s/%s", (int)(end - p), p, name);
-		if (!access(out, X_OK))
-			return 0;
-		if (!*end)
-			break;
-	}
-	return -ENOENT;
-}
-
 static int devmq_prepare(const struct bench_opts *opts)
 {
 	struct stat st;
-	int ret;
 
-	verbose = opts->verbose;
 	if (stat("/sys/module/mq", &st) && stat(DEVMQ_DIR, &st)) {
 		errmsg("devmq: the mq module is not loaded (no /sys/module/mq, no %s): load mq.ko first, or leave devmq out with --only",
 		       DEVMQ_DIR);
 		return -ENOENT;
-	}
-	ret = find_in_path(opts->mqctl, mqctl_path, sizeof(mqctl_path));
-	if (ret) {
-		errmsg("devmq: %s not found%s (%s): put mqctl on PATH or give --mqctl PATH",
-		       opts->mqctl, strchr(opts->mqctl, '/') ? "" : " on PATH",
-		       strerror(-ret));
-		return ret;
 	}
 	return 0;
 }
@@ -78,94 +45,93 @@ static void node_path(const struct mech_ctx *ctx, char *buf, size_t len)
 	snprintf(buf, len, DEVMQ_DIR "/%s", ctx->name);
 }
 
-static int mqctl(const char *verb, const struct mech_ctx *ctx)
+static void devmq_delete(const struct mech_ctx *ctx)
 {
-	char msgs[32], bytes[32], size[32];
-	char *argv[12], out[1024], cmd[512];
-	size_t len, used;
-	int i = 0, ret;
+	char why[512];
 
-	snprintf(msgs, sizeof(msgs), "%u", ctx->cell.depth);
-	snprintf(bytes, sizeof(bytes), "%llu",
-		 (unsigned long long)ctx->cell.depth * ctx->cell.msg_bytes);
-	snprintf(size, sizeof(size), "%zu", ctx->cell.msg_bytes);
-	argv[i++] = mqctl_path;
-	argv[i++] = "queue";
-	argv[i++] = (char *)verb;
-	argv[i++] = (char *)ctx->name;
-	if (!strcmp(verb, "add")) {
-		argv[i++] = "capacity-msgs";
-		argv[i++] = msgs;
-		argv[i++] = "capacity-bytes";
-		argv[i++] = bytes;
-		argv[i++] = "max-msg";
-		argv[i++] = size;
-	}
-	argv[i] = NULL;
-	for (i = 0, used = 0; argv[i] && used < sizeof(cmd); i++)
-		used += snprintf(cmd + used, sizeof(cmd) - used, "%s%s",
-				 i ? " " : "", argv[i]);
-	ret = run_command(argv, out, sizeof(out));
-	len = strlen(out);
-	while (len && out[len - 1] == '\n')
-		out[--len] = '\0';
-	if (ret > 0) {
-		errmsg("devmq: '%s' failed with exit status %d%s%s", cmd, ret,
-		       len ? ": " : "", out);
-		return -EIO;
-	}
-	if (verbose && !ret)
-		errmsg("devmq: ran '%s'%s%s", cmd, len ? ": " : "", out);
-	return ret;
+	if (mqnl_queue_del(ctx->name, why, sizeof(why)))
+		errmsg("%s: %s", ctx->mech->name, why);
 }
 
-static int devmq_setup(struct mech_ctx *ctx)
+/*
+ * Wait for the queue's node, then check that the queue is what we asked
+ * for: limits, and durability (MQ_DURABILITY_*).
+ */
+static int devmq_check(struct mech_ctx *ctx, uint32_t durability)
 {
 	struct mq_info info = { .size = sizeof(info) };
 	char path[PATH_MAX];
 	struct timespec ms = { 0, 1000000 };
 	int fd, i, ret;
 
-	snprintf(ctx->name, sizeof(ctx->name), "mqbench-%d-%u", (int)getpid(),
-		 ctx->seq);
-	ret = mqctl("add", ctx);
-	if (ret)
-		return ret;
 	node_path(ctx, path, sizeof(path));
 	/* The node is made by devtmpfs (or udev): give it a moment. */
 	for (i = 0; (fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0;
 	     i++) {
 		if (errno != ENOENT || i >= NODE_WAIT_MS) {
 			ret = -errno;
-			errmsg("devmq: mqctl created queue %s but %s %s: %s",
-			       ctx->name, path,
+			errmsg("%s: created queue %s but %s %s: %s",
+			       ctx->mech->name, ctx->name, path,
 			       errno == ENOENT ? "did not appear (is devtmpfs mounted on /dev?)" :
 			       "cannot be opened", strerror(errno));
-			mqctl("del", ctx);
 			return ret;
 		}
 		nanosleep(&ms, NULL);
 	}
 	if (ioctl(fd, MQ_IOC_INFO, &info) < 0) {
-		errmsg("devmq: warning: MQ_IOC_INFO on %s: %s", path,
-		       strerror(errno));
+		errmsg("%s: warning: MQ_IOC_INFO on %s: %s", ctx->mech->name,
+		       path, strerror(errno));
 	} else if (info.cap_msgs != ctx->cell.depth ||
 		   info.max_msg != ctx->cell.msg_bytes ||
 		   info.cap_bytes != (__u64)ctx->cell.depth * ctx->cell.msg_bytes) {
-		errmsg("devmq: queue %s has capacity-msgs %u capacity-bytes %llu max-msg %u, asked for %u, %llu, %zu",
-		       ctx->name, info.cap_msgs,
+		errmsg("%s: queue %s has capacity-msgs %u capacity-bytes %llu max-msg %u, asked for %u, %llu, %zu",
+		       ctx->mech->name, ctx->name, info.cap_msgs,
 		       (unsigned long long)info.cap_bytes, info.max_msg,
 		       ctx->cell.depth,
 		       (unsigned long long)ctx->cell.depth * ctx->cell.msg_bytes,
 		       ctx->cell.msg_bytes);
 		close(fd);
-		mqctl("del", ctx);
+		return -EINVAL;
+	} else if (info.durability != durability) {
+		errmsg("%s: queue %s has durability %u, asked for %u",
+		       ctx->mech->name, ctx->name, info.durability, durability);
+		close(fd);
 		return -EINVAL;
 	}
 	close(fd);
-	note("devmq: a queue per cell, 'mqctl queue add NAME capacity-msgs %u capacity-bytes %u*SIZE max-msg SIZE'; producers open it O_WRONLY, consumers O_RDONLY",
-	     ctx->cell.depth, ctx->cell.depth);
 	return 0;
+}
+
+/*
+ * The cell's queue, made over generic netlink and checked through its
+ * node: capacity-msgs D, capacity-bytes D*SIZE, max-msg SIZE.
+ */
+static int devmq_create(struct mech_ctx *ctx, uint32_t durability)
+{
+	char why[512];
+	int ret;
+
+	snprintf(ctx->name, sizeof(ctx->name), "mqbench-%d-%u", (int)getpid(),
+		 ctx->seq);
+	ret = mqnl_queue_new(ctx, durability, why, sizeof(why));
+	if (ret) {
+		errmsg("%s: %s", ctx->mech->name, why);
+		return ret;
+	}
+	ret = devmq_check(ctx, durability);
+	if (ret)
+		devmq_delete(ctx);
+	return ret;
+}
+
+static int devmq_setup(struct mech_ctx *ctx)
+{
+	int ret = devmq_create(ctx, MQ_DURABILITY_MEMORY);
+
+	if (!ret)
+		note("devmq: a queue per cell, made over generic netlink as 'mqctl queue add NAME capacity-msgs %u capacity-bytes %u*SIZE max-msg SIZE'; producers open it O_WRONLY, consumers O_RDONLY",
+		     ctx->cell.depth, ctx->cell.depth);
+	return ret;
 }
 
 static int devmq_open(const struct mech_ctx *ctx, struct endpoint *ep,
@@ -219,11 +185,88 @@ static void devmq_close(struct endpoint *ep)
 
 static void devmq_teardown(struct mech_ctx *ctx)
 {
-	mqctl("del", ctx);
+	devmq_delete(ctx);
+}
+
+/* ---- devmq-async, devmq-sync ---- */
+
+static const char *store_reason;
+static bool store_prepared;
+
+static int durable_prepare(const struct bench_opts *opts)
+{
+	if (!store_prepared) {
+		store_prepared = true;
+		store_reason = store_prepare(opts);
+	}
+	return 0;
+}
+
+static void durable_restore(void)
+{
+	if (store_prepared) {
+		store_prepared = false;
+		store_restore();
+	}
+}
+
+static const char *durable_unsupported(const struct cell *cell)
+{
+	static char why[640];
+
+	if (!store_reason)
+		return NULL;
+	snprintf(why, sizeof(why), "devmq-async, devmq-sync: %s", store_reason);
+	return why;
+}
+
+static int durable_setup(struct mech_ctx *ctx, uint32_t durability)
+{
+	int ret = devmq_create(ctx, durability);
+
+	if (!ret)
+		note("%s: a queue per cell in the store, made over generic netlink as 'mqctl queue add NAME capacity-msgs %u capacity-bytes %u*SIZE max-msg SIZE durability %s'; producers open it O_WRONLY, consumers O_RDONLY; %s",
+		     ctx->mech->name, ctx->cell.depth, ctx->cell.depth,
+		     durability_name(durability),
+		     durability == MQ_DURABILITY_SYNC ?
+		     "write() returns once the message is on stable storage" :
+		     "write() returns once the message is in the store's log buffer, and a run ends when the consumer has every message: the last ones reach stable storage up to one flush interval later");
+	return ret;
+}
+
+static int devmq_async_setup(struct mech_ctx *ctx)
+{
+	return durable_setup(ctx, MQ_DURABILITY_ASYNC);
+}
+
+static int devmq_sync_setup(struct mech_ctx *ctx)
+{
+	return durable_setup(ctx, MQ_DURABILITY_SYNC);
+}
+
+static const char *const durable_metrics[] = { "msgs_per_flush", NULL };
+
+/* The engine's run, and the store's flushes (commits) it took. */
+static int durable_run(const struct mech_ctx *ctx, unsigned long per_producer,
+		       struct run_result *res)
+{
+	uint64_t before, after;
+	bool counted;
+	int ret;
+
+	counted = !store_flushes(&before);
+	ret = run_cell_once(ctx->mech, ctx, per_producer, res);
+	if (ret)
+		return ret;
+	res->metric[0] = NAN;
+	if (counted && !store_flushes(&after) && after > before)
+		res->metric[0] = (double)res->messages / (double)(after - before);
+	return 0;
 }
 
 const struct mech_ops mech_devmq = {
 	.name = "devmq",
+	.table = TABLE_IPC,
 	.fifo = true,
 	.prepare = devmq_prepare,
 	.setup = devmq_setup,
@@ -234,3 +277,27 @@ const struct mech_ops mech_devmq = {
 	.close = devmq_close,
 	.teardown = devmq_teardown,
 };
+
+/* devmq-async and devmq-sync differ only in their queues' durability. */
+#define DEVMQ_DURABLE(mech_name, setup_fn) {		\
+	.name = mech_name,				\
+	.table = TABLE_DURABLE,				\
+	.fifo = true,					\
+	.prepare = durable_prepare,			\
+	.restore = durable_restore,			\
+	.unsupported = durable_unsupported,		\
+	.setup = setup_fn,				\
+	.open_producer = devmq_open_producer,		\
+	.open_consumer = devmq_open_consumer,		\
+	.send = devmq_send,				\
+	.recv = devmq_recv,				\
+	.close = devmq_close,				\
+	.teardown = devmq_teardown,			\
+	.run = durable_run,				\
+	.metrics = durable_metrics,			\
+}
+
+const struct mech_ops mech_devmq_async =
+	DEVMQ_DURABLE("devmq-async", devmq_async_setup);
+const struct mech_ops mech_devmq_sync =
+	DEVMQ_DURABLE("devmq-sync", devmq_sync_setup);

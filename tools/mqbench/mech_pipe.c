@@ -51,11 +51,12 @@ static unsigned long pipe_bytes(unsigned int depth, size_t len)
 /* Without CAP_SYS_RESOURCE, F_SETPIPE_SZ stops at fs.pipe-max-size. */
 static int pipe_prepare(const struct bench_opts *opts)
 {
+	const struct bench_matrix *mx = &opts->matrix[TABLE_IPC];
 	unsigned long want = 0, size;
 	int i, ret;
 
-	for (i = 0; i < opts->nsizes; i++) {
-		size = pipe_bytes(opts->depth, opts->sizes[i]);
+	for (i = 0; i < mx->nsizes; i++) {
+		size = pipe_bytes(opts->depth, mx->sizes[i]);
 		if (size > want)
 			want = size;
 	}
@@ -169,6 +170,7 @@ static void pipe_teardown(struct mech_ctx *ctx)
 
 const struct mech_ops mech_pipe = {
 	.name = "pipe",
+	.table = TABLE_IPC,
 	.fifo = true,
 	.prepare = pipe_prepare,
 	.restore = pipe_restore,

@@ -165,6 +165,7 @@ static void posix_mq_teardown(struct mech_ctx *ctx)
 
 const struct mech_ops mech_posix_mq = {
 	.name = "posix-mq",
+	.table = TABLE_IPC,
 	.fifo = true,			/* all messages have priority 0 */
 	.prepare = posix_mq_prepare,
 	.restore = posix_mq_restore,

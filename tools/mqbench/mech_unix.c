@@ -161,6 +161,7 @@ static void unix_teardown(struct mech_ctx *ctx)
 
 const struct mech_ops mech_unix_seqpacket = {
 	.name = "unix-seqpacket",
+	.table = TABLE_IPC,
 	.fifo = true,
 	.setup = unix_setup,
 	.open_producer = unix_open_producer,

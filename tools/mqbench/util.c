@@ -4,12 +4,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -127,15 +130,72 @@ uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Find name like execvp() would, so we can say clearly when it is missing. */
+int find_in_path(const char *name, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	const char *p, *end;
+
+	if (strchr(name, '/')) {
+		if (access(name, X_OK))
+			return -errno;
+		snprintf(out, len, "%s", name);
+		return 0;
+	}
+	if (!path || !*path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	for (p = path; ; p = end + 1) {
+		end = strchrnul(p, ':');
+		if (end == p)
+			snprintf(out, len, "./%s", name);
+		else
+			snprintf(out, len, "%.*s/%s", (int)(end - p), p, name);
+		if (!access(out, X_OK))
+			return 0;
+		if (!*end)
+			break;
+	}
+	return -ENOENT;
+}
+
+/* Strip trailing newlines. */
+void chomp(char *s)
+{
+	size_t len = strlen(s);
+
+	while (len && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+		s[--len] = '\0';
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type,
+			struct FTW *ftw)
+{
+	return remove(path) ? -errno : 0;
+}
+
+/* rm -rf path; 0 or a negative errno. */
+int remove_tree(const char *path)
+{
+	int ret = nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+
+	if (ret < 0 && errno == ENOENT)
+		return 0;
+	return ret ? (ret < 0 ? -errno : ret) : 0;
+}
+
 /*
- * Run argv[0] (searched in PATH unless it contains a slash) and wait for it.
+ * Run argv[0] (searched in PATH unless it contains a slash) and wait for it,
+ * at most timeout seconds (0: no limit; then it is killed, -ETIMEDOUT).
  * Its stdout and stderr are collected in out (NUL-terminated, cut to len),
  * so they never land in the middle of a progress line. Returns its exit
  * status, or a negative errno if it could not be run (the error is printed).
  */
-int run_command(char *const argv[], char *out, size_t len)
+int run_command(char *const argv[], char *out, size_t len, double timeout)
 {
-	int status, err = 0, epfd[2], opfd[2];
+	int status, err = 0, epfd[2], opfd[2], wait_ms;
+	uint64_t deadline = 0, now;
+	struct pollfd pfd;
+	bool killed = false;
 	size_t used = 0;
 	sigset_t all;
 	char junk[256];
@@ -144,6 +204,8 @@ int run_command(char *const argv[], char *out, size_t len)
 
 	if (len)
 		out[0] = '\0';
+	if (timeout > 0)
+		deadline = now_ns() + (uint64_t)(timeout * 1e9);
 	if (pipe2(epfd, O_CLOEXEC) < 0)
 		return -errno;
 	if (pipe2(opfd, O_CLOEXEC) < 0) {
@@ -170,7 +232,20 @@ int run_command(char *const argv[], char *out, size_t len)
 	epfd[1] = -1;
 	close(opfd[1]);
 	opfd[1] = -1;
+	pfd.fd = opfd[0];
+	pfd.events = POLLIN;
 	for (;;) {
+		if (deadline && !killed) {
+			now = now_ns();
+			if (now >= deadline) {
+				kill(pid, SIGKILL);
+				killed = true;
+				continue;
+			}
+			wait_ms = (int)((deadline - now) / 1000000) + 1;
+			if (poll(&pfd, 1, wait_ms) == 0)
+				continue;
+		}
 		if (used + 1 < len)
 			n = read(opfd[0], out + used, len - 1 - used);
 		else
@@ -196,6 +271,10 @@ int run_command(char *const argv[], char *out, size_t len)
 	if (n == sizeof(err)) {
 		errmsg("cannot run %s: %s", argv[0], strerror(err));
 		err = -err;
+	} else if (killed) {
+		errmsg("%s did not finish within %.0f s, killed", argv[0],
+		       timeout);
+		err = -ETIMEDOUT;
 	} else if (WIFSIGNALED(status)) {
 		errmsg("%s killed by signal %d", argv[0], WTERMSIG(status));
 		err = -EINTR;
