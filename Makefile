@@ -3,6 +3,8 @@
 # make            build mq.ko (against Debian 12's 6.1 headers), mqctl, mqbench
 #                 and the tests into build/
 # make check      run the whole test suite in a QEMU VM
+# make check-debug  the same suite (and fuzzing, fault injection, kmemleak)
+#                 on a debug kernel built from linux-source-6.1
 # make vm         a shell inside the VM, module loaded, tools on PATH
 # make demo       a scripted tour inside the VM
 # make bench      mqbench inside the VM: table on stdout, build/bench.json
@@ -28,10 +30,14 @@ MQCTL_HDR  := $(wildcard tools/mqctl/*.h)
 BENCH_SRC  := $(wildcard tools/mqbench/*.c)
 TEST_SRC   := $(wildcard tests/*_test.c)
 TEST_BINS  := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRC))
+# Not run by tests/run.sh: the debug lane's fuzzer (tests/debug.sh), the
+# crash loop's load (tools/vm/crash-loop.sh), and the store's VM scenarios
+# (backlog, dmtest: tools/vm/check-all.sh).
+FUZZ_BINS  := $(B)/tests/mqfuzz $(B)/tests/crashload $(B)/tests/backlog $(B)/tests/dmtest
 EXAMPLES   := $(patsubst tools/examples/%.c,$(B)/examples/%,$(wildcard tools/examples/*.c))
 HARNESS    := $(B)/kselftest/kselftest_harness.h
 
-.PHONY: all deps module userspace tests check vm demo bench install clean checkpatch sparse
+.PHONY: all deps module userspace tests check check-debug vm demo bench install clean checkpatch sparse
 
 all: module userspace tests
 
@@ -48,13 +54,13 @@ sparse:
 
 userspace: $(B)/mqctl $(B)/mqbench $(EXAMPLES)
 
-$(B)/mqctl: $(MQCTL_SRC) $(MQCTL_HDR) uapi/linux/mq.h
+$(B)/mqctl: $(MQCTL_SRC) $(MQCTL_HDR) uapi/linux/mq.h uapi/linux/mq_store.h
 	@mkdir -p $(B)
 	$(CC) $(UCFLAGS) $(NL_CFLAGS) -o $@ $(MQCTL_SRC) $(NL_LIBS)
 
-$(B)/mqbench: $(BENCH_SRC) uapi/linux/mq.h
+$(B)/mqbench: $(BENCH_SRC) tools/mqbench/mqbench.h uapi/linux/mq.h uapi/linux/mq_store.h
 	@mkdir -p $(B)
-	$(CC) $(UCFLAGS) -o $@ $(BENCH_SRC) -lrt -lpthread
+	$(CC) $(UCFLAGS) $(NL_CFLAGS) -o $@ $(BENCH_SRC) $(NL_LIBS) -lrt -lpthread
 
 $(B)/examples/%: tools/examples/%.c uapi/linux/mq.h
 	@mkdir -p $(B)/examples
@@ -69,9 +75,10 @@ $(HARNESS):
 		linux-source-6.1/tools/testing/selftests/kselftest.h
 	@touch $@
 
-tests: $(TEST_BINS)
+tests: $(TEST_BINS) $(FUZZ_BINS)
 
-$(B)/tests/%: tests/%.c tests/mqtest.h $(HARNESS) uapi/linux/mq.h
+$(B)/tests/dmtest: tests/dmtest.h
+$(B)/tests/%: tests/%.c tests/mqtest.h $(HARNESS) uapi/linux/mq.h uapi/linux/mq_store.h
 	@mkdir -p $(B)/tests
 	$(CC) $(UCFLAGS) -Wno-sign-compare -Wno-missing-field-initializers -Wno-clobbered -I$(B)/kselftest $(NL_CFLAGS) -o $@ $< $(NL_LIBS) -lpthread
 
@@ -86,8 +93,15 @@ check:
 	@$(MAKE) --no-print-directory all
 	tools/vm/check-all.sh
 
+# The debug lane needs no Debian headers: mq.ko is built against the
+# debug kernel's own tree (tools/vm/check-debug.sh).
+check-debug:
+	@tools/vm/deps.sh debug
+	@$(MAKE) --no-print-directory userspace tests
+	tools/vm/check-debug.sh
+
 vm demo bench:
-	@tools/vm/deps.sh all
+	@tools/vm/deps.sh $(if $(filter bench,$@),bench,all)
 	@$(MAKE) --no-print-directory all
 	tools/vm/run.sh $(VM_MODE_$@)
 

@@ -603,7 +603,7 @@ TEST_F(q, info_ioctl_sizes_and_flags)
 TEST_F(q, junk_ioctls_are_enotty)
 {
 	unsigned int cmds[] = {
-		0, 1, _IO(MQ_IOC_MAGIC, 0), _IO(MQ_IOC_MAGIC, 2),
+		0, 1, _IO(MQ_IOC_MAGIC, 0), _IO(MQ_IOC_MAGIC, 3),
 		_IOWR(MQ_IOC_MAGIC, 1, struct mq_info), TCGETS, FIONREAD,
 		0xffffffff,
 	};
@@ -614,6 +614,57 @@ TEST_F(q, junk_ioctls_are_enotty)
 		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], buf));
 		EXPECT_EQ(ENOTTY, errno) TH_LOG("cmd %#x", cmds[i]);
 	}
+}
+
+TEST_F(q, recv_tells_offset_time_and_flags)
+{
+	struct mq_recv rv;
+	char buf[64];
+	struct timespec now;
+	int fd;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	ASSERT_EQ(3, write(self->fd, "abc", 3));
+	ASSERT_EQ(2, write(self->fd, "de", 2));
+	memset(&rv, 0, sizeof(rv));
+	rv.size = sizeof(rv);
+	rv.buf = (uintptr_t)buf;
+	rv.buf_len = 2;
+	EXPECT_EQ(-1, ioctl(self->fd, MQ_IOC_RECV, &rv));
+	EXPECT_EQ(EMSGSIZE, errno);
+	rv.buf_len = sizeof(buf);
+	rv.reserved1 = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, MQ_IOC_RECV, &rv));
+	EXPECT_EQ(EINVAL, errno);
+	rv.reserved1 = 0;
+	rv.size = MQ_RECV_SIZE_VER0 - 8;
+	EXPECT_EQ(-1, ioctl(self->fd, MQ_IOC_RECV, &rv));
+	EXPECT_EQ(EINVAL, errno);
+	rv.size = sizeof(rv);
+	ASSERT_EQ(0, ioctl(self->fd, MQ_IOC_RECV, &rv));
+	EXPECT_EQ(3, rv.len);
+	EXPECT_EQ(0, memcmp(buf, "abc", 3));
+	EXPECT_EQ(0, rv.offset);
+	EXPECT_EQ(0, rv.msg_flags);
+	/* Coarse time: within a couple of ticks of the write. */
+	EXPECT_LE((uint64_t)now.tv_sec * 1000000000ULL - 100000000ULL, rv.tstamp_ns);
+	memset(&rv, 0, sizeof(rv));
+	rv.size = sizeof(rv);
+	rv.buf = (uintptr_t)buf;
+	rv.buf_len = sizeof(buf);
+	ASSERT_EQ(0, ioctl(self->fd, MQ_IOC_RECV, &rv));
+	EXPECT_EQ(1, rv.offset);
+	EXPECT_EQ(2, rv.len);
+	/* Empty and non-blocking: as read(2). */
+	memset(&rv, 0, sizeof(rv));
+	rv.size = sizeof(rv);
+	rv.buf = (uintptr_t)buf;
+	rv.buf_len = sizeof(buf);
+	fd = mqt_open(self->name, O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, ioctl(fd, MQ_IOC_RECV, &rv));
+	EXPECT_EQ(EAGAIN, errno);
+	close(fd);
 }
 
 TEST_F(q, no_seek)

@@ -8,6 +8,7 @@
 #
 # usage: run.sh [NAME...]   NAME: a binary without _test (chrdev, netlink,
 #                           ...) or "shell"; default: all of them.
+#        run.sh exec CMD... run CMD in /mq/tests (tools/vm/crash-loop.sh)
 # Environment: MQ_KO (default /mq/mq.ko).
 
 cd "$(dirname "$0")" || exit 1
@@ -48,6 +49,14 @@ run_binary() {
 		notok "$bin exited with status $rc without reporting a failure"
 	fi
 }
+
+# "exec CMD...": run one command instead (the crash loop's load), its
+# status the VM's.
+if [ "${1:-}" = exec ]; then
+	shift
+	"$@"
+	exit
+fi
 
 want=${*:-$(ls ./*_test | sed 's|^\./||; s|_test$||') shell}
 for t in $want; do
@@ -227,6 +236,53 @@ t_mqctl_without_module() {
 	echo "$out" | grep -q "not loaded"
 }
 
+# mqctl's store commands on the VM's scratch disk, for real.
+t_mqctl_store() {
+	dev=${MQT_STORE_DEV:-/dev/vda}
+	[ -b "$dev" ] || { echo "no $dev"; return 1; }
+	mqctl store detach 2>/dev/null
+	mqctl store format "$dev" force || return 1
+	mqctl store attach "$dev" flush-interval 20 || return 1
+	out=$(mqctl store show) || return 1
+	echo "$out" | grep -q "ok" || { echo "show: $out"; return 1; }
+	mqctl -j store show | grep -q '"flush_ms":20' || return 1
+	mqctl queue add durable1 durability sync || return 1
+	mqctl queue show durable1 | grep -q "sync" || return 1
+	echo hello >/dev/mq/durable1 || return 1
+	mqctl store detach || return 1
+	[ ! -e /dev/mq/durable1 ] || { echo "queue left after detach"; return 1; }
+	out=$(mqctl queue add durable2 durability async 2>&1)
+	rc=$?
+	[ $rc -ne 0 ] || { echo "durable queue without a store"; return 1; }
+	echo "$out" | grep -q "no store" || { echo "$out"; return 1; }
+	mqctl store attach "$dev" || return 1
+	[ "$(head -n 1 /dev/mq/durable1)" = hello ] || return 1
+	mqctl queue del durable1 || return 1
+	mqctl store detach
+}
+
+# rmmod detaches the store (saving it); after insmod an attach brings the
+# queues back.
+t_store_survives_reload() {
+	dev=${MQT_STORE_DEV:-/dev/vda}
+	mqctl store detach 2>/dev/null
+	mqctl store format "$dev" force || return 1
+	mqctl store attach "$dev" || return 1
+	mqctl queue add kept durability async capacity-msgs 100 mode 0640 || return 1
+	for i in 1 2 3; do echo "m$i" >/dev/mq/kept || return 1; done
+	head -n 1 /dev/mq/kept >/dev/null || return 1
+	rmmod mq || return 1
+	insmod "$MQ_KO" || return 1
+	[ ! -e /dev/mq/kept ] || { echo "queue without a store"; return 1; }
+	mqctl store attach "$dev" || return 1
+	mqctl -j queue show kept | grep -q '"capacity_msgs":100' ||
+		{ mqctl -j queue show kept; return 1; }
+	[ "$(stat -c %a /dev/mq/kept)" = 640 ] || return 1
+	[ "$(head -n 1 /dev/mq/kept)" = m2 ] || return 1
+	[ "$(head -n 1 /dev/mq/kept)" = m3 ] || return 1
+	mqctl queue del kept && mqctl store detach
+}
+
 if echo " $want " | grep -q " shell "; then
 	echo "# ==== shell tests"
 	mq_loaded || insmod "$MQ_KO"
@@ -234,6 +290,8 @@ if echo " $want " | grep -q " shell "; then
 	check mqctl_show_and_json t_mqctl_show_and_json
 	check mqctl_errors_and_exit_codes t_mqctl_errors_and_exit_codes
 	check mqctl_monitor t_mqctl_monitor
+	check mqctl_store t_mqctl_store
+	check store_survives_reload t_store_survives_reload
 	check unload_refused_while_open t_unload_refused_while_open
 	check unload_with_messages t_unload_with_messages_and_waiters_gone
 	check max_queues_cap t_max_queues_cap

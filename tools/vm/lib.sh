@@ -22,9 +22,9 @@
 #
 # Environment (defaults below): BUILD_DIR, KVER, VM_KERNEL, VM_MODDIR,
 # VM_PVH, VM_MEM, VM_SMP, VM_CONSOLE, VM_APPEND, VM_LOGLEVEL, VM_SH,
-# VM_EXTRA_BINS, VM_MODULES, VM_EXTRA_MODULES, VM_FAIL_RE, VM_TIMEOUT_DUMP,
-# MQ_KO, MQ_ALLOW_NO_MODULE, TESTS_RUNNER, DEMO_SCRIPT; per vm_start:
-# VM_ARGS, VM_IP.
+# VM_EXTRA_BINS, VM_MODULES, VM_EXTRA_MODULES, VM_FAIL_RE, VM_BENIGN_RE,
+# VM_TIMEOUT_DUMP, MQ_KO, MQ_ALLOW_NO_MODULE, TESTS_RUNNER, DEMO_SCRIPT,
+# DEBUG_RUNNER; per vm_start: VM_ARGS, VM_IP.
 #
 # Per VM ID: console log build/vm-ID.log; QEMU pid file, the second serial
 # port's output (ttyS1.log: results and files sent back) and the scratch
@@ -62,6 +62,7 @@ VM_LOGLEVEL=${VM_LOGLEVEL:-5}
 MQ_KO=${MQ_KO:-$VM_B/mq.ko}
 TESTS_RUNNER=${TESTS_RUNNER:-$VM_TOP/tests/run.sh}
 DEMO_SCRIPT=${DEMO_SCRIPT:-$VM_TOP/tools/vm/demo.sh}
+DEBUG_RUNNER=${DEBUG_RUNNER:-$VM_TOP/tests/debug.sh}
 # The guest's /bin/sh. Debian's busybox-static prefers its applets over
 # PATH inside its own sh (a real /usr/bin/setpriv would never run from a
 # script), so by default /bin/sh is dash, as on Debian, and the busybox
@@ -71,7 +72,7 @@ VM_SH=${VM_SH:-dash}
 # Host programs to add, with their libraries, at the same path (replacing
 # a busybox applet): names or paths. util-linux's setpriv because busybox's
 # has no --reuid/--regid/--clear-groups, which the tests use.
-VM_EXTRA_BINS=${VM_EXTRA_BINS:-setpriv}
+VM_EXTRA_BINS=${VM_EXTRA_BINS:-setpriv dmsetup}
 
 # Kernel modules loaded at boot, and modules only packed (for modprobe).
 # Names as in modules.dep; '-' and '_' are the same. Missing or built-in
@@ -307,6 +308,9 @@ vm_build_initramfs() {
 	fi
 	if [[ -f $DEMO_SCRIPT ]]; then
 		_vm_install "$DEMO_SCRIPT" /mq/demo.sh
+	fi
+	if [[ -f $DEBUG_RUNNER ]]; then
+		_vm_install "$DEBUG_RUNNER" /mq/tests/debug.sh
 	fi
 	for f in $VM_EXTRA_BINS; do
 		t=$(command -v "$f") || vm_die "VM_EXTRA_BINS: $f not found on this host"
@@ -568,6 +572,16 @@ vm_guest_rc() {
 		sed -n "s/^MQ-RESULT rc=\([0-9]*\) token=${VM_TOKEN[$1]}\$/\1/p" | tail -n 1
 }
 
+# The console scan: sets bad for a line matching VM_FAIL_RE, except the
+# kernel command line and, after a line matching VM_BENIGN_RE (e.g. an
+# injected allocation failure's warning), its stack dump up to </TASK>.
+# shellcheck disable=SC2016 # awk's $0
+_vm_scan_awk='
+	{ bad = 0 }
+	benign != "" && $0 ~ benign { quiet = 1 }
+	quiet && /<\/TASK>/ { quiet = 0; next }
+	!/mqvm[.]token=/ && $0 ~ re && !(quiet && /Call Trace/) { bad = 1 }'
+
 # vm_scan_console ID: 0 if no kernel error (VM_FAIL_RE) is on the console;
 # otherwise prints the first one in context, and the further error lines,
 # sets VM_FAIL_WHY and returns 1. After a timeout only what came before the
@@ -576,13 +590,13 @@ vm_scan_console() {
 	local id=$1 log bad text more
 	log=$(vm_console_log "$id")
 	text=$(head -c "${VM_SCAN_LIMIT[$id]:--0}" "$log" 2>/dev/null | tr -d '\r')
-	bad=$(awk -v re="$VM_FAIL_RE" '!/mqvm[.]token=/ && $0 ~ re { print NR; exit }' <<<"$text")
+	bad=$(awk -v re="$VM_FAIL_RE" -v benign="${VM_BENIGN_RE:-}" "$_vm_scan_awk"' bad { print NR; exit }' <<<"$text")
 	[[ -n $bad ]] || return 0
 	VM_FAIL_WHY="kernel error on the console (line $bad of $log)"
 	vm_log "$id: FAIL: $VM_FAIL_WHY:"
 	sed -n "$((bad > 3 ? bad - 3 : 1)),$((bad + 20))p" <<<"$text" | sed 's/^/vm:   | /' >&2
-	more=$(awk -v re="$VM_FAIL_RE" -v from="$((bad + 21))" \
-		'NR >= from && !/mqvm[.]token=/ && $0 ~ re { print "vm:   | " $0; if (++n == 10) exit }' <<<"$text")
+	more=$(awk -v re="$VM_FAIL_RE" -v benign="${VM_BENIGN_RE:-}" -v from="$((bad + 21))" \
+		"$_vm_scan_awk"' NR >= from && bad { print "vm:   | " $0; if (++n == 10) exit }' <<<"$text")
 	if [[ -n $more ]]; then
 		vm_log "$id: further error lines:"
 		printf '%s\n' "$more" >&2

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The guest side of the crash loop (tools/vm/crash-loop.sh).
+ *
+ *   crashload init DEV         format DEV, attach it, create queue "crash"
+ *                              (durability sync)
+ *   crashload run DEV START    attach DEV, drain queue "crash", then load
+ *                              it until killed: 2 writers of sequenced,
+ *                              checksummed messages from START on, and a
+ *                              reader
+ *   crashload drain DEV        attach DEV and drain queue "crash"
+ *
+ * Output, one line per event, written unbuffered to stdout (the serial
+ * console, which the host keeps even when it kills QEMU):
+ *   HEAD offset      after attach: the queue's head (first unread offset)
+ *   ACK seq          a write(2) of message seq returned: it is durable
+ *   GOT seq flags offset  message seq was read (flags: MQ_MSG_*)
+ *   BAD offset why   a message that does not check out: the run fails
+ *   DRAINED n        the queue is empty after n reads
+ * The host checks that every ACKed seq was GOT, and that a seq GOT twice
+ * came back flagged MQ_MSG_REDELIVERED. A read whose GOT line the power
+ * cut swallowed shows as a gap between the last offset read and the next
+ * boot's HEAD; only such gaps may account for an ACKed seq never GOT.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <time.h>
+
+#include "mqtest.h"
+
+#define QNAME	"crash"
+#define MAXLEN	6000
+
+static void say(const char *fmt, ...)
+{
+	char line[128];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (write(1, line, n) != n)
+		_exit(3);
+}
+
+static uint32_t crc(const unsigned char *p, size_t n)
+{
+	uint32_t c = 0x12345678;
+
+	while (n--)
+		c = (c ^ *p++) * 0x01000193;
+	return c;
+}
+
+/* seq (8) | len (4) | crc of the rest (4) | pseudo-random bytes */
+static size_t make_msg(unsigned char *buf, uint64_t seq)
+{
+	size_t len = 16 + (seq * 2654435761u) % (MAXLEN - 16);
+	uint32_t c, l = len;
+	size_t i;
+
+	memcpy(buf, &seq, 8);
+	memcpy(buf + 8, &l, 4);
+	for (i = 16; i < len; i++)
+		buf[i] = (unsigned char)(seq * 31 + i * 17);
+	c = crc(buf + 16, len - 16);
+	memcpy(buf + 12, &c, 4);
+	return len;
+}
+
+static bool msg_ok(const unsigned char *buf, size_t len, uint64_t *seq)
+{
+	uint32_t l, c;
+
+	if (len < 16)
+		return false;
+	memcpy(seq, buf, 8);
+	memcpy(&l, buf + 8, 4);
+	memcpy(&c, buf + 12, 4);
+	return l == len && c == crc(buf + 16, len - 16);
+}
+
+static int store(struct mqt_nl *nl, uint8_t cmd, const char *dev)
+{
+	struct nl_msg *msg = mqt_msg(nl, cmd, 0);
+	struct mqt_reply r;
+	int err;
+
+	if (dev)
+		nla_put_string(msg, MQ_A_STORE_PATH, dev);
+	err = mqt_nl_send(nl, msg, &r);
+	if (err)
+		fprintf(stderr, "crashload: store command %d: %s (%s)\n", cmd,
+			strerror(-err), r.extack);
+	mqt_reply_free(&r);
+	return err;
+}
+
+/* Read one message and say what it was. Return: 0, or -1 (errno set). */
+static int recv_one(int fd, unsigned char *buf)
+{
+	struct mq_recv rv = { .size = sizeof(rv) };
+	uint64_t seq;
+
+	rv.buf = (uintptr_t)buf;
+	rv.buf_len = MAXLEN;
+	if (ioctl(fd, MQ_IOC_RECV, &rv))
+		return -1;
+	if (!msg_ok(buf, rv.len, &seq))
+		say("BAD %llu corrupt\n", (unsigned long long)rv.offset);
+	else
+		say("GOT %llu %u %llu\n", (unsigned long long)seq,
+		    rv.msg_flags, (unsigned long long)rv.offset);
+	return 0;
+}
+
+static int drain(void)
+{
+	unsigned char *buf = malloc(MAXLEN);
+	int fd = mqt_open(QNAME, O_RDONLY | O_NONBLOCK), n = 0;
+
+	if (fd < 0) {
+		perror("crashload: open " QNAME);
+		return -1;
+	}
+	while (!recv_one(fd, buf))
+		n++;
+	if (errno != EAGAIN)
+		say("BAD - read: %s\n", strerror(errno));
+	close(fd);
+	free(buf);
+	say("DRAINED %d\n", n);
+	return n;
+}
+
+static uint64_t start;
+
+static void *writer(void *arg)
+{
+	unsigned char *buf = malloc(MAXLEN);
+	uint64_t seq = start + (uintptr_t)arg;
+	int fd = mqt_open(QNAME, O_WRONLY);
+
+	for (;; seq += 2) {
+		size_t len = make_msg(buf, seq);
+
+		if (write(fd, buf, len) == (ssize_t)len)
+			say("ACK %llu\n", (unsigned long long)seq);
+		else
+			say("NAK %llu %s\n", (unsigned long long)seq, strerror(errno));
+	}
+	return NULL;
+}
+
+static void *reader(void *arg)
+{
+	unsigned char *buf = malloc(MAXLEN);
+	int fd = mqt_open(QNAME, O_RDONLY);
+
+	for (unsigned long n = 0;; n++) {
+		if (recv_one(fd, buf)) {
+			say("BAD - recv: %s\n", strerror(errno));
+			sleep(1);
+			continue;
+		}
+		/* Read slower than written: a backlog builds up. */
+		if (n % 4 == 0)
+			usleep(2000);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct mqt_nl nl;
+	pthread_t t;
+
+	if (argc < 3 || mqt_nl_open(&nl)) {
+		fprintf(stderr, "usage: crashload init|run|drain DEV [START]\n");
+		return 2;
+	}
+	if (!strcmp(argv[1], "init")) {
+		struct nl_msg *msg;
+		struct mqt_reply r;
+
+		if (store(&nl, MQ_CMD_STORE_FORMAT, argv[2]) ||
+		    store(&nl, MQ_CMD_STORE_ATTACH, argv[2]))
+			return 1;
+		msg = mqt_msg(&nl, MQ_CMD_QUEUE_NEW, 0);
+		nla_put_string(msg, MQ_A_QUEUE_NAME, QNAME);
+		nla_put_u32(msg, MQ_A_QUEUE_DURABILITY, MQ_DURABILITY_SYNC);
+		nla_put_u32(msg, MQ_A_QUEUE_CAP_MSGS, 1000000);
+		nla_put_u64(msg, MQ_A_QUEUE_CAP_BYTES, 1ULL << 40);
+		if (mqt_nl_send(&nl, msg, &r)) {
+			fprintf(stderr, "crashload: create: %s\n", r.extack);
+			return 1;
+		}
+		mqt_reply_free(&r);
+		say("READY\n");
+		return 0;
+	}
+	if (store(&nl, MQ_CMD_STORE_ATTACH, argv[2]))
+		return 1;
+	{
+		struct mq_info info;
+		int fd = mqt_open(QNAME, O_RDONLY);
+
+		if (fd < 0 || mqt_info(fd, &info)) {
+			perror("crashload: info");
+			return 1;
+		}
+		say("HEAD %llu\n", (unsigned long long)info.head_offset);
+		close(fd);
+	}
+	if (drain() < 0)
+		return 1;
+	if (!strcmp(argv[1], "drain"))
+		return 0;
+	start = argc > 3 ? strtoull(argv[3], NULL, 10) : 0;
+	pthread_create(&t, NULL, writer, (void *)0);
+	pthread_create(&t, NULL, writer, (void *)1);
+	pthread_create(&t, NULL, reader, NULL);
+	say("LOADING\n");
+	for (;;)
+		pause();
+}

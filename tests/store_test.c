@@ -1,0 +1,568 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The store: format, attach, detach, show; durable queues keeping their
+ * definitions, limits, access, positions and messages across detach and
+ * attach; refusals (foreign and newer formats, busy devices, no store);
+ * damaged images (superblocks, catalog, segment headers, records, a torn
+ * tail) recovered as far as intact, never a corrupt message delivered;
+ * a full store giving ENOSPC and space coming back; MQ_IOC_RECV.
+ *
+ * Needs a scratch block device: $MQT_STORE_DEV, default /dev/vda (the
+ * harness gives every VM a fresh sparse disk). Everything on it is lost.
+ */
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <linux/fs.h>
+#include <linux/mq_store.h>
+
+#include "mqtest.h"
+#include "kselftest_harness.h"
+
+static const char *store_dev(void)
+{
+	const char *d = getenv("MQT_STORE_DEV");
+
+	return d ? d : "/dev/vda";
+}
+
+static int store_cmd(struct mqt_nl *nl, uint8_t cmd, const char *path,
+		     uint32_t seg, uint32_t flush_ms, struct mqt_reply *r)
+{
+	struct nl_msg *msg = mqt_msg(nl, cmd, 0);
+	struct mqt_reply tmp;
+	int err;
+
+	if (path)
+		nla_put_string(msg, MQ_A_STORE_PATH, path);
+	if (seg)
+		nla_put_u32(msg, MQ_A_STORE_SEGMENT_SIZE, seg);
+	if (flush_ms)
+		nla_put_u32(msg, MQ_A_STORE_FLUSH_MS, flush_ms);
+	err = mqt_nl_send(nl, msg, r ? r : &tmp);
+	if (!r)
+		mqt_reply_free(&tmp);
+	return err;
+}
+
+static int store_format(struct mqt_nl *nl, uint32_t seg)
+{
+	return store_cmd(nl, MQ_CMD_STORE_FORMAT, store_dev(), seg, 0, NULL);
+}
+
+static int store_attach(struct mqt_nl *nl, struct mqt_reply *r)
+{
+	return store_cmd(nl, MQ_CMD_STORE_ATTACH, store_dev(), 0, 0, r);
+}
+
+static int store_detach(struct mqt_nl *nl)
+{
+	return store_cmd(nl, MQ_CMD_STORE_DETACH, NULL, 0, 0, NULL);
+}
+
+/* One MQ_SSTAT_* value of the attached store, or -1. */
+static long long store_stat(struct mqt_nl *nl, int stat)
+{
+	struct nlattr *tb[MQ_SSTAT_MAX + 1];
+	struct mqt_reply r;
+	long long v = -1;
+
+	if (store_cmd(nl, MQ_CMD_STORE_GET, NULL, 0, 0, &r) ||
+	    !r.tb[MQ_A_STORE_INFO] ||
+	    nla_parse_nested(tb, MQ_SSTAT_MAX, r.tb[MQ_A_STORE_INFO], NULL)) {
+		mqt_reply_free(&r);
+		return -1;
+	}
+	if (tb[stat])
+		v = nla_len(tb[stat]) == 8 ? (long long)nla_get_u64(tb[stat]) :
+					     nla_get_u32(tb[stat]);
+	mqt_reply_free(&r);
+	return v;
+}
+
+static int add_durable(struct mqt_nl *nl, const char *name, uint32_t dur,
+		       uint32_t max_msg, uint32_t cap_msgs, uint64_t cap_bytes,
+		       struct mqt_reply *r)
+{
+	struct nl_msg *msg = mqt_msg(nl, MQ_CMD_QUEUE_NEW, 0);
+	struct mqt_reply tmp;
+	int err;
+
+	nla_put_string(msg, MQ_A_QUEUE_NAME, name);
+	nla_put_u32(msg, MQ_A_QUEUE_DURABILITY, dur);
+	if (max_msg)
+		nla_put_u32(msg, MQ_A_QUEUE_MAX_MSG, max_msg);
+	if (cap_msgs)
+		nla_put_u32(msg, MQ_A_QUEUE_CAP_MSGS, cap_msgs);
+	if (cap_bytes)
+		nla_put_u64(msg, MQ_A_QUEUE_CAP_BYTES, cap_bytes);
+	err = mqt_nl_send(nl, msg, r ? r : &tmp);
+	mqt_reply_free(r ? r : &tmp);
+	return err;
+}
+
+/* Message @seq of length @len: checkable contents. */
+static void fill(char *buf, uint32_t seq, uint32_t len)
+{
+	uint32_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = (char)(seq * 131 + i * 7 + (i >> 8));
+	if (len >= 8) {
+		memcpy(buf, &seq, 4);
+		memcpy(buf + 4, &len, 4);
+	}
+}
+
+static bool check(const char *buf, uint32_t seq, uint32_t len)
+{
+	char *want = malloc(len);
+	bool ok;
+
+	fill(want, seq, len);
+	ok = !memcmp(want, buf, len);
+	free(want);
+	return ok;
+}
+
+static uint32_t len_of(uint32_t seq)
+{
+	static const uint32_t lens[] = { 8, 100, 4000, 4096, 5000, 70000, 9 };
+
+	return lens[seq % 7];
+}
+
+static int write_msgs(const char *name, uint32_t from, uint32_t n)
+{
+	char *buf = malloc(70000);
+	int fd = mqt_open(name, O_WRONLY), err = 0;
+	uint32_t i;
+
+	if (fd < 0)
+		return -errno;
+	for (i = from; i < from + n && !err; i++) {
+		fill(buf, i, len_of(i));
+		if (write(fd, buf, len_of(i)) != (ssize_t)len_of(i))
+			err = -errno;
+	}
+	close(fd);
+	free(buf);
+	return err;
+}
+
+/* Read @n messages expecting seq from..from+n-1; return how many matched. */
+static int read_msgs(const char *name, uint32_t from, uint32_t n,
+		     uint32_t want_flags)
+{
+	char *buf = malloc(70000);
+	int fd = mqt_open(name, O_RDONLY | O_NONBLOCK);
+	uint32_t i;
+	int good = 0;
+
+	if (fd < 0) {
+		free(buf);
+		return -errno;
+	}
+	for (i = from; i < from + n; i++) {
+		struct mq_recv rv = { .size = sizeof(rv) };
+
+		rv.buf = (uintptr_t)buf;
+		rv.buf_len = 70000;
+		if (ioctl(fd, MQ_IOC_RECV, &rv))
+			break;
+		if (rv.len != len_of(i) || !check(buf, i, rv.len) ||
+		    rv.msg_flags != want_flags)
+			break;
+		good++;
+	}
+	close(fd);
+	free(buf);
+	return good;
+}
+
+static int queue_info(const char *name, struct mq_info *info)
+{
+	int fd = mqt_open(name, O_RDONLY), err;
+
+	if (fd < 0)
+		return -errno;
+	err = mqt_info(fd, info);
+	close(fd);
+	return err;
+}
+
+static int node_mode(const char *name)
+{
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), MQT_DEV_DIR "%s", name);
+	return stat(path, &st) ? -1 : (int)(st.st_mode & 0777);
+}
+
+static int dev_rw(bool wr, off_t off, void *buf, size_t len)
+{
+	int fd = open(store_dev(), (wr ? O_RDWR : O_RDONLY) | O_DIRECT | O_SYNC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = wr ? pwrite(fd, buf, len, off) : pread(fd, buf, len, off);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+/* Flip one bit of the byte at @off. */
+static int flip(off_t off)
+{
+	void *blk;
+	int err;
+
+	if (posix_memalign(&blk, 4096, 4096))
+		return -ENOMEM;
+	err = dev_rw(false, off & ~4095L, blk, 4096);
+	if (!err) {
+		((unsigned char *)blk)[off & 4095] ^= 0x10;
+		err = dev_rw(true, off & ~4095L, blk, 4096);
+	}
+	free(blk);
+	return err;
+}
+
+FIXTURE(store) {
+	struct mqt_nl nl;
+	bool skip;
+};
+
+FIXTURE_SETUP(store)
+{
+	struct stat st;
+
+	self->skip = stat(store_dev(), &st) || !S_ISBLK(st.st_mode) ||
+		     geteuid() != 0;
+	if (self->skip)
+		return;
+	ASSERT_EQ(0, mqt_nl_open(&self->nl));
+	store_detach(&self->nl);	/* from an earlier test, if any */
+	ASSERT_EQ(0, store_format(&self->nl, 1 << 20));
+	ASSERT_EQ(0, store_attach(&self->nl, NULL));
+}
+
+FIXTURE_TEARDOWN(store)
+{
+	if (self->skip)
+		return;
+	store_detach(&self->nl);
+	mqt_nl_close(&self->nl);
+}
+
+#define SKIP_NO_DEV() do { \
+	if (self->skip) \
+		SKIP(return, "no scratch block device %s (or not root)", store_dev()); \
+} while (0)
+
+TEST_F(store, show)
+{
+	SKIP_NO_DEV();
+	EXPECT_EQ(1 << 20, store_stat(&self->nl, MQ_SSTAT_SEGMENT_SIZE));
+	EXPECT_LT(4, store_stat(&self->nl, MQ_SSTAT_SEGMENTS));
+	EXPECT_EQ(MQ_STORE_OK, store_stat(&self->nl, MQ_SSTAT_STATE));
+	EXPECT_EQ(1, store_stat(&self->nl, MQ_SSTAT_CLEAN));
+	EXPECT_EQ(0, store_stat(&self->nl, MQ_SSTAT_QUEUES));
+	EXPECT_LT(0, store_stat(&self->nl, MQ_SSTAT_BYTES_FREE));
+}
+
+TEST_F(store, refusals)
+{
+	struct mqt_reply r;
+	char name[64];
+
+	SKIP_NO_DEV();
+	MQT_NAME(name, "d");
+	EXPECT_EQ(-EBUSY, store_attach(&self->nl, &r));
+	EXPECT_NE(NULL, strstr(r.extack, "attached")) TH_LOG("%s", r.extack);
+	mqt_reply_free(&r);
+	EXPECT_EQ(-EBUSY, store_format(&self->nl, 0));
+	EXPECT_EQ(-EINVAL, store_format(&self->nl, 3 << 20));
+	EXPECT_EQ(-ERANGE, add_durable(&self->nl, name, MQ_DURABILITY_SYNC,
+				       1 << 20, 0, 8 << 20, &r));
+	EXPECT_EQ(0, store_detach(&self->nl));
+	EXPECT_EQ(-ENODEV, store_detach(&self->nl));
+	EXPECT_EQ(-ENODEV, add_durable(&self->nl, name, MQ_DURABILITY_SYNC, 0,
+					0, 0, &r));
+	EXPECT_NE(NULL, strstr(r.extack, "no store")) TH_LOG("%s", r.extack);
+	EXPECT_FALSE(mqt_exists(&self->nl, name));
+	EXPECT_EQ(-ENOENT, store_cmd(&self->nl, MQ_CMD_STORE_ATTACH,
+				     "/dev/nonexistent", 0, 0, NULL));
+	EXPECT_EQ(0, store_attach(&self->nl, NULL));
+}
+
+TEST_F(store, persists_across_detach)
+{
+	char a[64], s[64];
+	struct mq_info info;
+	int fd;
+
+	SKIP_NO_DEV();
+	MQT_NAME(a, "async");
+	MQT_NAME(s, "sync");
+	ASSERT_EQ(0, add_durable(&self->nl, a, MQ_DURABILITY_ASYNC, 70000, 500,
+				 64 << 20, NULL));
+	ASSERT_EQ(0, add_durable(&self->nl, s, MQ_DURABILITY_SYNC, 70000, 500,
+				 64 << 20, NULL));
+	ASSERT_EQ(0, mqt_set_u32(&self->nl, s, MQ_A_QUEUE_MODE, 0604, NULL));
+	ASSERT_EQ(0, write_msgs(a, 0, 200));
+	ASSERT_EQ(0, write_msgs(s, 0, 200));
+	ASSERT_EQ(50, read_msgs(a, 0, 50, 0));
+	ASSERT_EQ(70, read_msgs(s, 0, 70, 0));
+	ASSERT_EQ(0, queue_info(s, &info));
+	EXPECT_EQ(MQ_DURABILITY_SYNC, info.durability);
+	EXPECT_EQ(200, info.durable_offset);
+	EXPECT_EQ(2, store_stat(&self->nl, MQ_SSTAT_QUEUES));
+
+	/* An open fd holds the store. */
+	fd = mqt_open(a, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EBUSY, store_detach(&self->nl));
+	close(fd);
+	ASSERT_EQ(0, store_detach(&self->nl));
+	EXPECT_FALSE(mqt_exists(&self->nl, a));
+	EXPECT_FALSE(mqt_exists(&self->nl, s));
+
+	ASSERT_EQ(0, store_attach(&self->nl, NULL));
+	EXPECT_EQ(1, store_stat(&self->nl, MQ_SSTAT_CLEAN));
+	ASSERT_TRUE(mqt_exists(&self->nl, a));
+	ASSERT_EQ(0, queue_info(s, &info));
+	EXPECT_EQ(130, info.depth_msgs);
+	EXPECT_EQ(70, info.head_offset);
+	EXPECT_EQ(200, info.tail_offset);
+	EXPECT_EQ(500, info.cap_msgs);
+	EXPECT_EQ(70000, info.max_msg);
+	EXPECT_EQ(0, info.redelivered);	/* a clean detach saved positions */
+	EXPECT_EQ(0604, node_mode(s));
+	EXPECT_EQ(150, read_msgs(a, 50, 150, 0));
+	EXPECT_EQ(130, read_msgs(s, 70, 130, 0));
+	/* New writes go on from the old tail. */
+	ASSERT_EQ(0, write_msgs(s, 200, 5));
+	EXPECT_EQ(5, read_msgs(s, 200, 5, 0));
+	/* Delete is saved too. */
+	ASSERT_EQ(0, mqt_del(&self->nl, a));
+	ASSERT_EQ(0, store_detach(&self->nl));
+	ASSERT_EQ(0, store_attach(&self->nl, NULL));
+	EXPECT_FALSE(mqt_exists(&self->nl, a));
+	EXPECT_TRUE(mqt_exists(&self->nl, s));
+}
+
+TEST_F(store, durability_changes)
+{
+	char m[64];
+	struct mq_info info;
+
+	SKIP_NO_DEV();
+	MQT_NAME(m, "mem");
+	ASSERT_EQ(0, mqt_add(&self->nl, m, NULL, NULL));
+	ASSERT_EQ(0, write_msgs(m, 0, 1));
+	/* Only an empty queue moves into the store. */
+	EXPECT_EQ(-EBUSY, mqt_set_u32(&self->nl, m, MQ_A_QUEUE_DURABILITY,
+				       MQ_DURABILITY_SYNC, NULL));
+	EXPECT_EQ(1, read_msgs(m, 0, 1, 0));
+	ASSERT_EQ(0, mqt_set_u32(&self->nl, m, MQ_A_QUEUE_DURABILITY,
+				 MQ_DURABILITY_SYNC, NULL));
+	ASSERT_EQ(0, write_msgs(m, 1, 3));
+	ASSERT_EQ(0, mqt_set_u32(&self->nl, m, MQ_A_QUEUE_DURABILITY,
+				 MQ_DURABILITY_ASYNC, NULL));
+	ASSERT_EQ(0, queue_info(m, &info));
+	EXPECT_EQ(MQ_DURABILITY_ASYNC, info.durability);
+	ASSERT_EQ(0, store_detach(&self->nl));
+	ASSERT_EQ(0, store_attach(&self->nl, NULL));
+	ASSERT_EQ(0, queue_info(m, &info));
+	EXPECT_EQ(MQ_DURABILITY_ASYNC, info.durability);
+	EXPECT_EQ(3, info.depth_msgs);
+	/* Out of the store only when empty: its messages may be on disk only. */
+	EXPECT_EQ(-EBUSY, mqt_set_u32(&self->nl, m, MQ_A_QUEUE_DURABILITY,
+				       MQ_DURABILITY_MEMORY, NULL));
+	EXPECT_EQ(3, read_msgs(m, 1, 3, 0));
+	ASSERT_EQ(0, mqt_set_u32(&self->nl, m, MQ_A_QUEUE_DURABILITY,
+				 MQ_DURABILITY_MEMORY, NULL));
+	EXPECT_EQ(0, store_stat(&self->nl, MQ_SSTAT_QUEUES));
+	EXPECT_EQ(-ERANGE, mqt_set_u32(&self->nl, m, MQ_A_QUEUE_DURABILITY, 3,
+					NULL));
+	ASSERT_EQ(0, mqt_del(&self->nl, m));
+}
+
+TEST_F(store, foreign_and_newer_refused_untouched)
+{
+	void *blk, *before;
+
+	SKIP_NO_DEV();
+	ASSERT_EQ(0, store_detach(&self->nl));
+	ASSERT_EQ(0, posix_memalign(&blk, 4096, 8192));
+	ASSERT_EQ(0, posix_memalign(&before, 4096, 8192));
+	/* Something else's data. */
+	memset(blk, 0x5a, 8192);
+	ASSERT_EQ(0, dev_rw(true, 0, blk, 8192));
+	EXPECT_EQ(-EMEDIUMTYPE, store_attach(&self->nl, NULL));
+	ASSERT_EQ(0, dev_rw(false, 0, before, 8192));
+	EXPECT_EQ(0, memcmp(blk, before, 8192));
+	/* A newer version of ours. */
+	ASSERT_EQ(0, store_format(&self->nl, 0));
+	ASSERT_EQ(0, dev_rw(false, 0, blk, 8192));
+	((struct mq_disk_super *)blk)->version = 2;
+	((struct mq_disk_super *)(blk + 4096))->version = 2;
+	ASSERT_EQ(0, dev_rw(true, 0, blk, 8192));
+	EXPECT_EQ(-EPROTONOSUPPORT, store_attach(&self->nl, NULL));
+	ASSERT_EQ(0, dev_rw(false, 0, before, 8192));
+	EXPECT_EQ(0, memcmp(blk, before, 8192));
+	free(blk);
+	free(before);
+	ASSERT_EQ(0, store_format(&self->nl, 1 << 20));
+	ASSERT_EQ(0, store_attach(&self->nl, NULL));
+}
+
+/* Write 300 messages to a sync queue, detach, and return its name. */
+static void populate(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(store) *self, char *name, size_t size)
+{
+	snprintf(name, size, "t%d-damaged", getpid());
+	ASSERT_EQ(0, add_durable(&self->nl, name, MQ_DURABILITY_SYNC, 70000,
+				 1000, 64 << 20, NULL));
+	ASSERT_EQ(0, write_msgs(name, 0, 300));
+	ASSERT_EQ(0, store_detach(&self->nl));
+}
+
+/* Every message left must be whole; return how many there are. */
+static int read_all_checked(struct __test_metadata *_metadata,
+			    const char *name, uint32_t total)
+{
+	char *buf = malloc(70000);
+	int fd = mqt_open(name, O_RDONLY | O_NONBLOCK), n = 0;
+	struct mq_recv rv;
+
+	EXPECT_LE(0, fd);
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		memset(&rv, 0, sizeof(rv));
+		rv.size = sizeof(rv);
+		rv.buf = (uintptr_t)buf;
+		rv.buf_len = 70000;
+		if (ioctl(fd, MQ_IOC_RECV, &rv))
+			break;
+		EXPECT_GT(total, rv.offset);
+		EXPECT_TRUE(rv.len == len_of(rv.offset) &&
+			    check(buf, rv.offset, rv.len))
+			TH_LOG("message %llu is corrupt", (unsigned long long)rv.offset);
+		n++;
+	}
+	EXPECT_EQ(EAGAIN, errno);
+	close(fd);
+	free(buf);
+	return n;
+}
+
+TEST_F(store, damaged_superblock_copy)
+{
+	char name[64];
+
+	SKIP_NO_DEV();
+	populate(_metadata, self, name, sizeof(name));
+	/* Either copy alone: the other one serves. */
+	ASSERT_EQ(0, flip(100));
+	ASSERT_EQ(0, store_attach(&self->nl, NULL));
+	EXPECT_EQ(300, read_all_checked(_metadata, name, 300));
+	ASSERT_EQ(0, store_detach(&self->nl));
+	ASSERT_EQ(0, flip(4096 + 100));
+	ASSERT_EQ(0, flip(100));
+	EXPECT_EQ(-EUCLEAN, store_attach(&self->nl, NULL));
+}
+
+TEST_F(store, damaged_catalog_copy)
+{
+	char name[64];
+
+	SKIP_NO_DEV();
+	populate(_metadata, self, name, sizeof(name));
+	/* The newest copy damaged: the older one (same queue) serves. */
+	ASSERT_EQ(0, flip(MQ_CAT_OFFSET + 200));
+	ASSERT_EQ(0, flip(MQ_CAT_OFFSET + MQ_CAT_BYTES + 200));
+	EXPECT_EQ(-EUCLEAN, store_attach(&self->nl, NULL));
+}
+
+TEST_F(store, damaged_records_and_headers)
+{
+	off_t seg0 = MQ_SEGS_OFFSET;
+	char name[64];
+	int n;
+
+	SKIP_NO_DEV();
+	populate(_metadata, self, name, sizeof(name));
+	/* A payload byte in the first segment, and the second's header. */
+	ASSERT_EQ(0, flip(seg0 + 4096 + 56 + 3));
+	ASSERT_EQ(0, flip(seg0 + (1 << 20) + 8));
+	ASSERT_EQ(0, store_attach(&self->nl, NULL));
+	EXPECT_LT(0, store_stat(&self->nl, MQ_SSTAT_CORRUPT_BYTES));
+	n = read_all_checked(_metadata, name, 300);
+	EXPECT_LT(200, n);
+	EXPECT_GT(300, n);
+}
+
+TEST_F(store, torn_tail)
+{
+	off_t seg0 = MQ_SEGS_OFFSET;
+	char name[64], *zero;
+	long long segs;
+	int n;
+
+	SKIP_NO_DEV();
+	populate(_metadata, self, name, sizeof(name));
+	/* Zero the last 64 KiB written: what a crash mid-write may leave. */
+	ASSERT_EQ(0, store_attach(&self->nl, NULL));
+	segs = store_stat(&self->nl, MQ_SSTAT_SEGMENTS_USED);
+	ASSERT_EQ(0, store_detach(&self->nl));
+	ASSERT_EQ(0, posix_memalign((void **)&zero, 4096, 65536));
+	memset(zero, 0, 65536);
+	/* 300 messages of ~12 KiB average fill about 3.5 segments. */
+	ASSERT_EQ(0, dev_rw(true, seg0 + 3 * (1 << 20) + 4096, zero, 65536));
+	free(zero);
+	ASSERT_EQ(0, store_attach(&self->nl, NULL));
+	n = read_all_checked(_metadata, name, 300);
+	EXPECT_LT(100, n);
+	EXPECT_GT(300, n);
+	TH_LOG("%d of 300 messages after the cut (segments used %lld)", n, segs);
+	/* The store goes on: new messages after the recovered ones. */
+	ASSERT_EQ(0, write_msgs(name, 1000, 3));
+	ASSERT_EQ(0, store_detach(&self->nl));
+	ASSERT_EQ(0, store_attach(&self->nl, NULL));
+	EXPECT_EQ(3, read_msgs(name, 1000, 3, 0));
+}
+
+TEST_F(store, full_then_space_comes_back)
+{
+	char name[64], *buf;
+	long long segs;
+	int fd, i, n = 0;
+
+	SKIP_NO_DEV();
+	segs = store_stat(&self->nl, MQ_SSTAT_SEGMENTS);
+	MQT_NAME(name, "full");
+	ASSERT_EQ(0, add_durable(&self->nl, name, MQ_DURABILITY_ASYNC, 65536,
+				 1000000, 1ULL << 40, NULL));
+	buf = calloc(1, 65536);
+	fd = mqt_open(name, O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < segs * 20; i++) {
+		if (write(fd, buf, 65536) != 65536)
+			break;
+		n++;
+	}
+	EXPECT_EQ(ENOSPC, errno);
+	EXPECT_LT(segs * 10, n);
+	/* Reading frees space: writes work again. */
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(65536, read(fd, buf, 65536));
+	EXPECT_EQ(65536, write(fd, buf, 65536));
+	EXPECT_EQ(65536, read(fd, buf, 65536));
+	close(fd);
+	free(buf);
+}
+
+TEST_HARNESS_MAIN
