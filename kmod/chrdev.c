@@ -287,7 +287,9 @@ static long mq_ioctl_copy_in(struct mq_queue *q, void *karg, size_t ksize,
 	if (usize > PAGE_SIZE)
 		return -E2BIG;
 	err = copy_struct_from_user(karg, ksize, uarg, usize);
-	return err ?: usize;
+	if (err)
+		return err;	/* not "err ?: usize": that would be unsigned */
+	return usize;
 }
 
 static long mq_ioctl_info(struct mq_queue *q, void __user *uarg)
