@@ -25,7 +25,6 @@
 #include <linux/uuid.h>
 #include <linux/timekeeping.h>
 #include <linux/kdev_t.h>
-#include <linux/delay.h>
 
 #include "store.h"
 #include "queue.h"
@@ -478,6 +477,7 @@ struct mq_store *mq_store_open(const char *path, u32 flush_ms,
 	spin_lock_init(&s->lock);
 	mutex_init(&s->commit_mutex);
 	init_waitqueue_head(&s->commit_wq);
+	init_waitqueue_head(&s->gather_wq);
 	INIT_DELAYED_WORK(&s->flush_work, mq_store_flush_fn);
 	INIT_LIST_HEAD(&s->queues);
 	s->flush_ms = flush_ms ?: 50;
@@ -1129,21 +1129,18 @@ static int __mq_store_wait(struct mq_store *s, u64 end, bool writer);
  */
 static void mq_store_gather(struct mq_store *s)
 {
-	u64 deadline, avg;
+	u64 avg;
 
 	if (atomic_read(&s->returning) <= 0)
 		return;
 	spin_lock(&s->lock);
 	avg = s->flushes ? div64_u64(s->flush_ns_total, s->flushes) : 0;
 	spin_unlock(&s->lock);
-	deadline = ktime_get_ns() + min_t(u64, avg, 2 * NSEC_PER_MSEC);
-	while (atomic_read(&s->returning) > 0) {
-		if (ktime_get_ns() >= deadline) {
-			atomic_set(&s->returning, 0);
-			break;
-		}
-		usleep_range(20, 40);
-	}
+	/* The last writer back wakes us (mq_store_wait_writer()). */
+	if (wait_event_hrtimeout(s->gather_wq,
+				 atomic_read(&s->returning) <= 0,
+				 ns_to_ktime(min_t(u64, avg, 2 * NSEC_PER_MSEC))))
+		atomic_set(&s->returning, 0);
 }
 
 /**
@@ -1170,7 +1167,9 @@ int mq_store_wait_writer(struct mq_store *s, u64 end)
 {
 	int err;
 
-	atomic_dec_if_positive(&s->returning);	/* back, if it was away */
+	/* Back, if it was away; the last one back ends a leader's gather. */
+	if (atomic_dec_if_positive(&s->returning) == 0)
+		wake_up(&s->gather_wq);
 	if (mq_store_durable(s) >= end)
 		return 0;
 	err = __mq_store_wait(s, end, true);
