@@ -478,6 +478,7 @@ struct mq_store *mq_store_open(const char *path, u32 flush_ms,
 	mutex_init(&s->commit_mutex);
 	init_waitqueue_head(&s->commit_wq);
 	init_waitqueue_head(&s->gather_wq);
+	INIT_LIST_HEAD(&s->gatherers);
 	INIT_DELAYED_WORK(&s->flush_work, mq_store_flush_fn);
 	INIT_LIST_HEAD(&s->queues);
 	s->flush_ms = flush_ms ?: 50;
@@ -1165,30 +1166,59 @@ int mq_store_wait(struct mq_store *s, u64 end)
  */
 int mq_store_wait_writer(struct mq_store *s, u64 end)
 {
-	int err;
-
 	/* Back, if it was away; the last one back ends a leader's gather. */
 	if (atomic_dec_if_positive(&s->returning) == 0)
 		wake_up(&s->gather_wq);
-	if (mq_store_durable(s) >= end)
+	if (mq_store_durable(s) >= end) {
+		atomic_inc(&s->returning);	/* it will be back */
 		return 0;
-	err = __mq_store_wait(s, end, true);
-	if (!err)
-		atomic_inc(&s->returning);
-	return err;
+	}
+	return __mq_store_wait(s, end, true);
+}
+
+/*
+ * A sync writer waiting in __mq_store_wait(), on s->gatherers: the commit
+ * that covers it counts it as returning at once, before it has even run,
+ * so the next leader knows how many to wait for.
+ */
+struct mq_gatherer {
+	struct list_head node;
+	u64 end;
+	bool counted;
+};
+
+/* After a commit: count the writers it releases; under s->lock. */
+static void mq_store_count_released(struct mq_store *s)
+{
+	struct mq_gatherer *g;
+
+	list_for_each_entry(g, &s->gatherers, node) {
+		if (!g->counted && g->end <= s->durable) {
+			g->counted = true;
+			atomic_inc(&s->returning);
+		}
+	}
 }
 
 static int __mq_store_wait(struct mq_store *s, u64 end, bool writer)
 {
+	struct mq_gatherer g = { .end = end };
 	DEFINE_WAIT(wait);
+	int err = 0;
 
+	if (writer) {
+		spin_lock(&s->lock);
+		list_add_tail(&g.node, &s->gatherers);
+		spin_unlock(&s->lock);
+	}
 	for (;;) {
 		if (mq_store_durable(s) >= end)
-			return 0;
+			break;
 		spin_lock(&s->lock);
 		if (s->err) {
 			spin_unlock(&s->lock);
-			return -EIO;
+			err = -EIO;
+			break;
 		}
 		if (!s->committing) {
 			/* Lead: commit what everyone has appended so far. */
@@ -1201,6 +1231,7 @@ static int __mq_store_wait(struct mq_store *s, u64 end, bool writer)
 			mutex_unlock(&s->commit_mutex);
 			spin_lock(&s->lock);
 			s->committing = false;
+			mq_store_count_released(s);
 			spin_unlock(&s->lock);
 			wake_up_all(&s->commit_wq);
 			continue;
@@ -1211,6 +1242,15 @@ static int __mq_store_wait(struct mq_store *s, u64 end, bool writer)
 		schedule();
 		finish_wait(&s->commit_wq, &wait);
 	}
+	if (writer) {
+		spin_lock(&s->lock);
+		list_del(&g.node);
+		/* Released by the flush worker's commit: not counted yet. */
+		if (!err && !g.counted)
+			atomic_inc(&s->returning);
+		spin_unlock(&s->lock);
+	}
+	return err;
 }
 
 /**

@@ -60,6 +60,7 @@ struct mq_store {
 	bool committing;		/* a writer leads a commit (lock) */
 	atomic_t returning;		/* sync writers between two writes */
 	wait_queue_head_t gather_wq;	/* a leader waiting for them */
+	struct list_head gatherers;	/* sync writers waiting (lock) */
 	wait_queue_head_t commit_wq;	/* writers waiting for it to end */
 	struct mutex commit_mutex;	/* one commit at a time */
 	struct delayed_work flush_work;
