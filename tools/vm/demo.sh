@@ -90,4 +90,22 @@ title "What mqctl monitor saw meanwhile"
 sleep 0.3
 kill $monitor
 cat /tmp/monitor.log
+
+title "Durable queues: a store on the VM's disk, surviving detach and rmmod"
+step mqctl store format /dev/vda force
+step mqctl store attach /dev/vda
+step mqctl queue add orders durability sync
+say 'echo "order 1" > /dev/mq/orders; echo "order 2" > /dev/mq/orders   # each on disk when echo returns'
+echo "order 1" >/dev/mq/orders
+echo "order 2" >/dev/mq/orders
+step mqctl store show
+step rmmod mq
+say 'insmod /mq/mq.ko'
+insmod /mq/mq.ko
+step mqctl store attach /dev/vda
+step mqctl queue show orders
+say 'head -n 1 /dev/mq/orders; head -n 1 /dev/mq/orders'
+head -n 1 /dev/mq/orders
+head -n 1 /dev/mq/orders
+step mqctl store detach
 printf '\ndemo: done\n'
