@@ -551,6 +551,12 @@ struct mq_store *mq_store_open(const char *path, u32 flush_ms,
 	s->cat_gen = le64_to_cpu(c->generation);
 	s->next_serial = le64_to_cpu(c->next_serial);
 	s->tail_seg = le64_to_cpu(c->log_tail);
+	/* Log positions are segment number x size: keep them far from wrapping. */
+	if (s->tail_seg > U64_MAX / MQ_SEG_MAX / 4) {
+		err = -EUCLEAN;
+		NL_SET_ERR_MSG(extack, "the catalog's log tail is out of range");
+		goto fail;
+	}
 	n = le32_to_cpu(c->count);
 	dq = (void *)c + sizeof(*c);
 	for (i = 0; i < n; i++) {
