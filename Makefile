@@ -35,6 +35,10 @@ TEST_BINS  := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRC))
 # (backlog, dmtest: tools/vm/check-all.sh).
 FUZZ_BINS  := $(B)/tests/mqfuzz $(B)/tests/crashload $(B)/tests/backlog $(B)/tests/dmtest
 EXAMPLES   := $(patsubst tools/examples/%.c,$(B)/examples/%,$(wildcard tools/examples/*.c))
+LIBMQ_SRC  := $(wildcard userspace/libmq/*.c)
+LIBMQ_HDR  := userspace/include/libmq.h uapi/linux/mq.h
+LIBMQ_A    := $(B)/libmq.a
+LIBMQ_SO   := $(B)/libmq.so.1
 HARNESS    := $(B)/kselftest/kselftest_harness.h
 
 .PHONY: all deps module userspace tests check check-debug vm demo bench install clean checkpatch sparse
@@ -52,19 +56,31 @@ module:
 sparse:
 	$(MAKE) -C $(KDIR) M=$(TOP) W=1 C=2 modules
 
-userspace: $(B)/mqctl $(B)/mqbench $(EXAMPLES)
+userspace: $(LIBMQ_A) $(LIBMQ_SO) $(B)/mqctl $(B)/mqbench $(EXAMPLES)
+
+# libmq: a static archive (linked into mqbench, the tests and the
+# examples, so the VM needs no extra library) and a shared library with a
+# versioned symbol map for installing.
+$(LIBMQ_A): $(LIBMQ_SRC) $(LIBMQ_HDR)
+	@mkdir -p $(B)/libmq
+	$(CC) $(UCFLAGS) -fPIC -c -o $(B)/libmq/libmq.o userspace/libmq/libmq.c
+	rm -f $@ && ar rcs $@ $(B)/libmq/libmq.o
+
+$(LIBMQ_SO): $(LIBMQ_A) userspace/libmq/libmq.map
+	$(CC) -shared -Wl,-soname,libmq.so.1 -Wl,--version-script=userspace/libmq/libmq.map \
+		-o $@ $(B)/libmq/libmq.o
 
 $(B)/mqctl: $(MQCTL_SRC) $(MQCTL_HDR) uapi/linux/mq.h uapi/linux/mq_store.h
 	@mkdir -p $(B)
 	$(CC) $(UCFLAGS) $(NL_CFLAGS) -o $@ $(MQCTL_SRC) $(NL_LIBS)
 
-$(B)/mqbench: $(BENCH_SRC) tools/mqbench/mqbench.h uapi/linux/mq.h uapi/linux/mq_store.h
+$(B)/mqbench: $(BENCH_SRC) tools/mqbench/mqbench.h uapi/linux/mq.h uapi/linux/mq_store.h $(LIBMQ_A)
 	@mkdir -p $(B)
-	$(CC) $(UCFLAGS) $(NL_CFLAGS) -o $@ $(BENCH_SRC) $(NL_LIBS) -lrt -lpthread
+	$(CC) $(UCFLAGS) $(NL_CFLAGS) -o $@ $(BENCH_SRC) $(LIBMQ_A) $(NL_LIBS) -lrt -lpthread
 
-$(B)/examples/%: tools/examples/%.c uapi/linux/mq.h
+$(B)/examples/%: tools/examples/%.c uapi/linux/mq.h $(LIBMQ_A)
 	@mkdir -p $(B)/examples
-	$(CC) $(UCFLAGS) -o $@ $<
+	$(CC) $(UCFLAGS) -o $@ $< $(LIBMQ_A)
 
 # kselftest_harness.h comes from Debian's linux-source-6.1 at build time.
 $(HARNESS):
@@ -76,11 +92,12 @@ $(HARNESS):
 	@touch $@
 
 tests: $(TEST_BINS) $(FUZZ_BINS)
+$(TEST_BINS) $(FUZZ_BINS): $(LIBMQ_A)
 
 $(B)/tests/dmtest: tests/dmtest.h
-$(B)/tests/%: tests/%.c tests/mqtest.h $(HARNESS) uapi/linux/mq.h uapi/linux/mq_store.h
+$(B)/tests/%: tests/%.c tests/mqtest.h $(HARNESS) uapi/linux/mq.h uapi/linux/mq_store.h $(LIBMQ_A)
 	@mkdir -p $(B)/tests
-	$(CC) $(UCFLAGS) -Wno-sign-compare -Wno-missing-field-initializers -Wno-clobbered -I$(B)/kselftest $(NL_CFLAGS) -o $@ $< $(NL_LIBS) -lpthread
+	$(CC) $(UCFLAGS) -Wno-sign-compare -Wno-missing-field-initializers -Wno-clobbered -I$(B)/kselftest $(NL_CFLAGS) -o $@ $< $(LIBMQ_A) $(NL_LIBS) -lpthread
 
 # The VM targets install their own dependencies first (when root), then
 # build in a fresh make so pkg-config sees freshly installed libraries.
@@ -115,6 +132,12 @@ install: module $(B)/mqctl
 
 checkpatch:
 	tools/vm/checkpatch.sh
+
+# Relative names for the targets above: "make build/mqbench".
+build/%: FORCE
+	@$(MAKE) --no-print-directory $(B)/$*
+
+FORCE:
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean

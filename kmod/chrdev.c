@@ -14,6 +14,8 @@
 #include <linux/workqueue.h>
 
 #include "chrdev.h"
+#include "ring.h"
+#include "ioctl.h"
 
 static dev_t mq_devt;
 static unsigned int mq_minors;
@@ -267,29 +269,13 @@ static void mq_info_fill(struct mq_info *info, struct mq_queue *q)
 	info->redelivered = s.redelivered;
 }
 
-/*
- * Copy in an extensible ioctl struct: its first u32 is the caller's size,
- * at least @min, at most a page; a larger struct's unknown tail must be
- * zero. Return: the caller's size, or a negative errno.
- */
+/* Copy in an ioctl struct (see ioctl.h), but first: is the queue alive? */
 static long mq_ioctl_copy_in(struct mq_queue *q, void *karg, size_t ksize,
 			     u32 min, void __user *uarg)
 {
-	u32 usize;
-	int err;
-
 	if (READ_ONCE(q->dead))
 		return -EIDRM;
-	if (get_user(usize, (u32 __user *)uarg))
-		return -EFAULT;
-	if (usize < min)
-		return -EINVAL;
-	if (usize > PAGE_SIZE)
-		return -E2BIG;
-	err = copy_struct_from_user(karg, ksize, uarg, usize);
-	if (err)
-		return err;	/* not "err ?: usize": that would be unsigned */
-	return usize;
+	return mq_ioctl_struct_in(karg, ksize, min, uarg);
 }
 
 static long mq_ioctl_info(struct mq_queue *q, void __user *uarg)
@@ -341,6 +327,20 @@ static long mq_ioctl_recv(struct file *file, struct mq_queue *q,
 	return 0;
 }
 
+/* Rings for this fd's queue: a new fd that maps, polls and enters them. */
+static long mq_ioctl_ring_setup(struct file *file, struct mq_queue *q,
+				void __user *uarg)
+{
+	struct mq_ring_setup rs;
+	long usize;
+
+	usize = mq_ioctl_copy_in(q, &rs, sizeof(rs), MQ_RING_SETUP_SIZE_VER0,
+				 uarg);
+	if (usize < 0)
+		return usize;
+	return mq_ring_setup(file, q, &rs, uarg, usize);
+}
+
 static long mq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct mq_queue *q = file->private_data;
@@ -350,6 +350,8 @@ static long mq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mq_ioctl_info(q, (void __user *)arg);
 	case MQ_IOC_RECV:
 		return mq_ioctl_recv(file, q, (void __user *)arg);
+	case MQ_IOC_RING_SETUP:
+		return mq_ioctl_ring_setup(file, q, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

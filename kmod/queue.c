@@ -705,6 +705,24 @@ static bool mq_msg_copy_out(const struct mq_msg *m, struct iov_iter *to)
 ssize_t mq_queue_write(struct mq_queue *q, struct iov_iter *from,
 		       bool nonblock)
 {
+	return mq_queue_send(q, from, nonblock, NULL);
+}
+
+/**
+ * mq_queue_send - append one message, maybe without waiting for the disk
+ * @q: the queue
+ * @from: the whole message
+ * @nonblock: fail with -EAGAIN instead of waiting for room
+ * @endp: NULL: as mq_queue_write(); else the call does not wait for a
+ *	sync queue's commit and sets *@endp to the log position that must
+ *	be durable for the message to be (0 for a memory queue); see
+ *	mq_queue_sync() and mq_queue_durable()
+ *
+ * Return: as mq_queue_write().
+ */
+ssize_t mq_queue_send(struct mq_queue *q, struct iov_iter *from,
+		      bool nonblock, u64 *endp)
+{
 	size_t len = iov_iter_count(from);
 	struct mq_wake wake = { 0 };
 	struct mq_store *s = NULL;
@@ -804,8 +822,10 @@ out:
 		return err;
 	}
 	mq_poll_wake(q, EPOLLIN | EPOLLRDNORM);
+	if (endp)
+		*endp = s ? end : 0;
 	if (s) {
-		if (sync)
+		if (sync && !endp)
 			err = mq_store_wait_writer(s, end);
 		if (!err)
 			mq_cache_trim(q, s);
@@ -982,6 +1002,71 @@ out:
 	return len;
 }
 
+/**
+ * mq_queue_take - remove queued messages for a consumer that copies them
+ * @q: the queue
+ * @fits: called under the queue's lock with each next message's length;
+ *	false stops
+ * @arg: for @fits
+ * @out: the messages, oldest first; the caller frees them (mq_msgs_put())
+ * @max: at most this many
+ *
+ * Takes only what needs no sleeping: messages in memory and, for durable
+ * queues, under the read lease; mq_queue_read() does the rest. Their
+ * positions are logged as for mq_queue_read().
+ *
+ * Return: how many, or -EIDRM.
+ */
+int mq_queue_take(struct mq_queue *q, bool (*fits)(void *arg, u32 len),
+		  void *arg, struct list_head *out, u32 max)
+{
+	struct mq_wake wake = { 0 };
+	struct mq_msg *m;
+	int n = 0;
+
+	spin_lock(&q->lock);
+	if (q->dead) {
+		spin_unlock(&q->lock);
+		return -EIDRM;
+	}
+	while (n < max) {
+		m = list_first_entry_or_null(&q->msgs, struct mq_msg, node);
+		if (!m || !mq_msg_resident(m) || !mq_lease_ok(q, m) ||
+		    !fits(arg, m->len))
+			break;
+		mq_take(q, m);
+		list_add_tail(&m->node, out);
+		n++;
+	}
+	if (n)
+		mq_serve_writers(q, &wake);
+	spin_unlock(&q->lock);
+	mq_wake_up(&wake);
+	if (n)
+		mq_poll_wake(q, EPOLLOUT | EPOLLWRNORM);
+	return n;
+}
+
+/* Copy a message's payload (in memory) to @buf. */
+void mq_msg_copy_to(const struct mq_msg *m, void *buf)
+{
+	size_t n = m->inl, left = m->len - n;
+	const struct mq_seg *seg;
+
+	mq_memcpy(buf, m->data, n);
+	for (seg = m->segs; seg; seg = seg->next, left -= n) {
+		buf += n;
+		n = min_t(size_t, left, MQ_SEG_DATA);
+		mq_memcpy(buf, seg->data, n);
+	}
+}
+
+/* Free messages taken with mq_queue_take(). */
+void mq_msgs_put(struct list_head *list)
+{
+	mq_msgs_free(list);
+}
+
 static struct mq_queue *mq_queue_alloc(const char *name,
 				       const struct mq_limits *lim,
 				       const struct mq_queue_params *p)
@@ -999,6 +1084,8 @@ static struct mq_queue *mq_queue_alloc(const char *name,
 	INIT_LIST_HEAD(&q->writers);
 	INIT_LIST_HEAD(&q->store_node);
 	init_waitqueue_head(&q->pollq);
+	spin_lock_init(&q->rings_lock);
+	INIT_LIST_HEAD(&q->rings);
 	q->lim = *lim;
 	q->mode = MQ_DEFAULT_MODE;
 	q->uid = current_fsuid();
@@ -1377,6 +1464,111 @@ int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
 		err = mq_queue_set_durability(q, dur, new_dur, extack);
 out:
 	mutex_unlock(&mq_reg_lock);
+	return err;
+}
+
+/**
+ * mq_queue_direct - account messages handed straight to a consumer
+ * @q: the queue
+ * @n: how many
+ * @bytes: their total length
+ * @first: out: the offset of the first; they get consecutive ones
+ *
+ * A front-end that can copy messages from a producer straight to a
+ * consumer does so only while that cannot reorder or bypass anything:
+ * for a memory queue with nothing queued and no reader asleep. The
+ * messages are then written and read at once, as if they went through
+ * the log. Return: 0, -EIDRM, or -EAGAIN (go through the log).
+ */
+int mq_queue_direct(struct mq_queue *q, u32 n, u64 bytes, u64 *first)
+{
+	int err = 0;
+
+	spin_lock(&q->lock);
+	if (q->dead) {
+		err = -EIDRM;
+	} else if (q->store || !list_empty(&q->msgs) || q->blocked_readers) {
+		err = -EAGAIN;
+	} else {
+		*first = q->tail;
+		q->tail += n;
+		q->msgs_in += n;
+		q->msgs_out += n;
+		q->bytes_in += bytes;
+		q->bytes_out += bytes;
+	}
+	spin_unlock(&q->lock);
+	return err;
+}
+
+/**
+ * mq_queue_wait_room - sleep until a message of @len bytes would fit
+ * @q: the queue
+ * @len: its length
+ *
+ * Return: 0 (it may fit now: try again), -ERESTARTSYS or -EIDRM.
+ */
+int mq_queue_wait_room(struct mq_queue *q, size_t len)
+{
+	bool room;
+	int err;
+
+	err = wait_event_interruptible(q->pollq, ({
+		spin_lock(&q->lock);
+		room = q->dead || mq_has_room(q, len);
+		spin_unlock(&q->lock);
+		room; }));
+	if (err)
+		return err;
+	return READ_ONCE(q->dead) ? -EIDRM : 0;
+}
+
+/* Wake whoever polls or waits on @q for messages (a direct handoff). */
+void mq_queue_wake_readers(struct mq_queue *q)
+{
+	mq_poll_wake(q, EPOLLIN | EPOLLRDNORM);
+}
+
+/**
+ * mq_queue_durable - how far a queue's store is on stable storage
+ * @q: the queue
+ *
+ * Return: the store's durable log position, or U64_MAX for a memory
+ * queue (everything it holds is as durable as it gets).
+ */
+u64 mq_queue_durable(struct mq_queue *q)
+{
+	u64 durable = U64_MAX;
+
+	spin_lock(&q->lock);
+	if (q->store)
+		durable = mq_store_durable(q->store);
+	spin_unlock(&q->lock);
+	return durable;
+}
+
+/**
+ * mq_queue_sync - wait until log position @end is on stable storage
+ * @q: the queue
+ * @end: from mq_queue_send()
+ *
+ * Joins (or leads) a group commit, as a sync write(2) does. Return: 0,
+ * or -EIO if it never will be.
+ */
+int mq_queue_sync(struct mq_queue *q, u64 end)
+{
+	struct mq_store *s;
+	int err;
+
+	spin_lock(&q->lock);
+	s = q->store;
+	if (s)
+		mq_store_get(s);
+	spin_unlock(&q->lock);
+	if (!s)
+		return 0;
+	err = mq_store_wait_writer(s, end);
+	mq_store_put(s);
 	return err;
 }
 

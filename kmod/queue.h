@@ -16,6 +16,7 @@
 #include <linux/poll.h>
 #include <linux/netlink.h>
 #include <linux/mq.h>
+#include <asm/unaligned.h>
 
 struct device;
 struct mem_cgroup;
@@ -119,6 +120,10 @@ struct mq_queue {
 	u32 blocked_writers;
 	u64 pinned_bytes;		/* messages held by sleeping writers */
 
+	/* The rings front-end's RX rings on this queue, its own business. */
+	spinlock_t rings_lock;
+	struct list_head rings;
+
 	atomic_t open_fds;
 	wait_queue_head_t pollq;	/* poll(2) only; read/write use waiters */
 
@@ -212,10 +217,53 @@ static inline void mq_queue_get(struct mq_queue *q)
 
 void mq_queue_put(struct mq_queue *q);
 
+/*
+ * memcpy() for payloads. Small ones, the common case, go word by word:
+ * the string instruction memcpy() uses costs more to start than such a
+ * copy takes (and much more under emulation).
+ */
+static inline void mq_memcpy(void *dst, const void *src, size_t len)
+{
+	size_t i = 0;
+
+	if (len > 256) {
+		memcpy(dst, src, len);
+		return;
+	}
+	for (; i + 8 <= len; i += 8)
+		put_unaligned(get_unaligned((const u64 *)(src + i)),
+			      (u64 *)(dst + i));
+	for (; i < len; i++)
+		((u8 *)dst)[i] = ((const u8 *)src)[i];
+}
+
+/* A hint without the lock: nothing is queued. */
+static inline bool mq_queue_maybe_empty(const struct mq_queue *q)
+{
+	return !READ_ONCE(q->depth_msgs) && !READ_ONCE(q->dead);
+}
+
+/* A hint without the lock: the queue lives in the store. */
+static inline bool mq_queue_is_durable(const struct mq_queue *q)
+{
+	return READ_ONCE(q->store);
+}
+
 ssize_t mq_queue_write(struct mq_queue *q, struct iov_iter *from,
 		       bool nonblock);
 ssize_t mq_queue_read(struct mq_queue *q, struct iov_iter *to, bool nonblock,
 		      struct mq_msg_meta *meta);
+int mq_queue_take(struct mq_queue *q, bool (*fits)(void *arg, u32 len),
+		  void *arg, struct list_head *out, u32 max);
+void mq_msg_copy_to(const struct mq_msg *m, void *buf);
+void mq_msgs_put(struct list_head *list);
+ssize_t mq_queue_send(struct mq_queue *q, struct iov_iter *from,
+		      bool nonblock, u64 *endp);
+int mq_queue_direct(struct mq_queue *q, u32 n, u64 bytes, u64 *first);
+int mq_queue_wait_room(struct mq_queue *q, size_t len);
+void mq_queue_wake_readers(struct mq_queue *q);
+u64 mq_queue_durable(struct mq_queue *q);
+int mq_queue_sync(struct mq_queue *q, u64 end);
 __poll_t mq_queue_poll(struct mq_queue *q, struct file *file,
 		       poll_table *wait);
 void mq_queue_snapshot(struct mq_queue *q, struct mq_queue_snapshot *s);

@@ -603,7 +603,8 @@ TEST_F(q, info_ioctl_sizes_and_flags)
 TEST_F(q, junk_ioctls_are_enotty)
 {
 	unsigned int cmds[] = {
-		0, 1, _IO(MQ_IOC_MAGIC, 0), _IO(MQ_IOC_MAGIC, 3),
+		0, 1, _IO(MQ_IOC_MAGIC, 0), _IO(MQ_IOC_MAGIC, 0x7f),
+		MQ_IOC_RING_ENTER,	/* a ring fd's, not a queue fd's */
 		_IOWR(MQ_IOC_MAGIC, 1, struct mq_info), TCGETS, FIONREAD,
 		0xffffffff,
 	};

@@ -46,6 +46,84 @@
  *                message into buf and tells its length, offset,
  *                timestamp and flags (MQ_MSG_REDELIVERED). Errors as
  *                read(2); O_NONBLOCK applies.
+ *   MQ_IOC_RING_SETUP  struct mq_ring_setup: a TX ring, an RX ring or both
+ *                for the queue, behind a new fd (the return value), and
+ *                where to map them.
+ *   MQ_IOC_RING_ENTER  (on a ring fd) struct mq_ring_enter: submit TX,
+ *                fill RX, wait.
+ *
+ * Rings
+ * -----
+ * A ring fd has a TX ring (the process produces messages, the kernel
+ * takes them into the queue), an RX ring (the kernel moves messages of
+ * the queue into it, the process reads them in place) or both, in the
+ * style of io_uring and AF_XDP. MQ_IOC_RING_SETUP on an fd of the queue
+ * allocates them, charged to the calling process's memory cgroup, and
+ * returns the ring fd (O_RDWR, close-on-exec): a TX ring needs the queue
+ * fd open for writing, an RX ring open for reading (else EBADF), and the
+ * ring fd keeps those rights, and the queue, for its life, like an open
+ * fd of the queue (it counts in open_fds). Sizes are fixed for the life
+ * of the ring fd. On the ring fd, each ring is one mmap(2) region at a
+ * fixed offset (MQ_RING_OFF_TX, MQ_RING_OFF_RX) of "region" bytes,
+ * MAP_SHARED, read and write; the status page (MQ_RING_OFF_STATUS,
+ * struct mq_ring_status) is kernel-owned and may only be mapped
+ * read-only. Wrong offsets, lengths or protections fail with EINVAL or
+ * EACCES. The ring fd takes MQ_IOC_RING_ENTER and poll(2) (below).
+ *
+ * A ring region holds a __u32 head, a __u32 tail and a __u32 flags word
+ * (each on its own cache line, at the offsets struct mq_ring_offsets
+ * gives) and a data area of "size" bytes (a power of two). head and tail
+ * are free-running byte counters: the bytes in the ring are tail - head,
+ * at data + (index & (size - 1)). The producer owns tail, the consumer
+ * head: for TX the process produces, for RX the kernel does. Publish with
+ * a release store after writing the records, read the other side's index
+ * with an acquire load.
+ *
+ * The data area holds records, each a struct mq_ring_rec header followed
+ * by the payload, padded to MQ_RING_ALIGN (8) bytes. A record never
+ * wraps: when fewer than sizeof(struct mq_ring_rec) bytes are left before
+ * the end of the data area, they are skipped; when the header fits but
+ * the record does not, the producer writes a pad record (flags
+ * MQ_RING_REC_PAD, len the bytes after its header up to the end) and
+ * goes on at the start. A record's len is at most size - 24.
+ *
+ * TX: each record is one message (flags 0, offset and tstamp_ns
+ * ignored). MQ_RING_ENTER with MQ_RING_ENTER_SUBMIT takes the records
+ * between the kernel's head and the published tail into the queue, in
+ * order, with the same limits, permissions (the fd must be open for
+ * writing), durability and accounting as write(2), and stores the new
+ * head. The kernel reads every record header once and trusts nothing in
+ * the ring: a record with unknown flags, len 0 or len above the queue's
+ * max message size is skipped and counted (tx_bad); a record that does
+ * not fit between head and tail, or a tail more than size ahead of the
+ * head or not aligned, ends the batch: the rest up to the tail is
+ * dropped and counted. A full queue stops the batch (the rest stays in
+ * the ring) unless MQ_RING_ENTER_WAIT is set.
+ *
+ * RX: the kernel writes messages of the queue as records (len, offset,
+ * tstamp_ns, flags MQ_MSG_REDELIVERED) and publishes the tail; each
+ * message goes to exactly one reader, ring or read(2). A message is
+ * removed from the queue once it is in the ring (durable queues log the
+ * position as for read(2)). The process reads records in place and
+ * releases them by storing head. A head that is not between the kernel's
+ * last accepted head and its tail, or not aligned, is ignored and
+ * counted (rx_bad). The kernel fills an RX ring on MQ_RING_ENTER with
+ * MQ_RING_ENTER_GETMSGS, and, while the queue is otherwise empty, writers
+ * with TX rings move their messages straight into the RX rings of the
+ * queue, each batch to the ring with the most free space: that is the
+ * load balancing between ring consumers. A message larger than the RX
+ * ring can hold fails MQ_RING_ENTER_GETMSGS with EMSGSIZE and stays
+ * queued.
+ *
+ * Status: tx_msgs counts the messages taken from this fd's TX ring into
+ * the queue, tx_durable those of them on stable storage (durable queues;
+ * equal to tx_msgs for memory queues). The kernel updates tx_durable on
+ * every MQ_RING_ENTER and poll(2); MQ_RING_ENTER_DURABLE waits for it.
+ *
+ * poll(2) on a ring fd: EPOLLIN when its RX ring holds a record or the
+ * queue a message; EPOLLOUT when its TX ring has room for a maximal
+ * message or the queue has room for one; EPOLLHUP|EPOLLERR once deleted.
+ * Ring fds and plain read(2)/write(2) users share a queue freely.
  *
  * Generic netlink family "mq", version 1
  * --------------------------------------
@@ -341,9 +419,146 @@ struct mq_recv {
 
 #define MQ_RECV_SIZE_VER0	56
 
+/**
+ * struct mq_ring_offsets - where a ring's parts are in its mmap region
+ * @head: byte offset of the __u32 consumer index
+ * @tail: byte offset of the __u32 producer index
+ * @flags: byte offset of the __u32 flags word (none defined yet)
+ * @data: byte offset of the data area
+ * @size: bytes in the data area, a power of two
+ * @region: bytes to map at @mmap_off
+ * @mmap_off: the mmap(2) offset of the region (MQ_RING_OFF_*)
+ */
+struct mq_ring_offsets {
+	__u32 head;
+	__u32 tail;
+	__u32 flags;
+	__u32 data;
+	__u32 size;
+	__u32 region;
+	__u64 mmap_off;
+};
+
+/**
+ * struct mq_ring_setup - argument of MQ_IOC_RING_SETUP
+ * @size: in: sizeof(struct mq_ring_setup) as the caller knows it
+ * @reserved0: must be zero
+ * @flags: in: must be zero
+ * @tx_size: in: TX data bytes, a power of two from MQ_RING_SIZE_MIN to
+ *	MQ_RING_SIZE_MAX, or 0 for no TX ring (the fd must be writable)
+ * @rx_size: in: RX data bytes, the same, or 0 (the fd must be readable)
+ * @tx: out: the TX ring's layout (zero without one)
+ * @rx: out: the RX ring's layout
+ * @status_off: out: the mmap(2) offset of the status page
+ * @status_len: out: bytes to map there
+ * @reserved1: must be zero
+ *
+ * Return: the ring fd. Errors: EINVAL (bad sizes, both 0, flags, out
+ * fields not zero), EBADF (a ring the fd's open mode does not allow),
+ * ENOMEM, EMFILE.
+ */
+struct mq_ring_setup {
+	__u32 size;
+	__u32 reserved0;
+	__u64 flags;
+	__u32 tx_size;
+	__u32 rx_size;
+	struct mq_ring_offsets tx;
+	struct mq_ring_offsets rx;
+	__u64 status_off;
+	__u32 status_len;
+	__u32 reserved1;
+};
+
+#define MQ_RING_SETUP_SIZE_VER0	104
+
+#define MQ_RING_SIZE_MIN	4096U
+#define MQ_RING_SIZE_MAX	(64U << 20)
+#define MQ_RING_ALIGN		8U
+
+#define MQ_RING_OFF_TX		0x0ULL
+#define MQ_RING_OFF_RX		0x10000000ULL
+#define MQ_RING_OFF_STATUS	0x20000000ULL
+
+/**
+ * struct mq_ring_rec - a record in a ring's data area
+ * @len: payload bytes that follow; for a pad record, the bytes skipped
+ * @flags: MQ_RING_REC_PAD; in RX also MQ_MSG_REDELIVERED
+ * @offset: RX: the message's offset in the queue (TX: ignored)
+ * @tstamp_ns: RX: when it was written, CLOCK_REALTIME (TX: ignored)
+ */
+struct mq_ring_rec {
+	__u32 len;
+	__u32 flags;
+	__u64 offset;
+	__u64 tstamp_ns;
+};
+
+#define MQ_RING_REC_PAD		0x80000000U
+
+/**
+ * struct mq_ring_status - the kernel-owned status page (read-only)
+ * @tx_msgs: messages taken from TX into the queue
+ * @tx_durable: of those, how many are on stable storage, in order
+ * @tx_bad: TX records skipped or dropped as invalid
+ * @rx_msgs: messages written into RX
+ * @rx_bad: RX head stores ignored as invalid
+ * @tx_direct: of tx_msgs, those handed straight to an RX ring
+ */
+struct mq_ring_status {
+	__u64 tx_msgs;
+	__u64 tx_durable;
+	__u64 tx_bad;
+	__u64 rx_msgs;
+	__u64 rx_bad;
+	__u64 tx_direct;
+};
+
+/**
+ * struct mq_ring_enter - argument of MQ_IOC_RING_ENTER
+ * @size: in: sizeof(struct mq_ring_enter) as the caller knows it
+ * @reserved0: must be zero
+ * @flags: in: MQ_RING_ENTER_*
+ * @submitted: out: TX records taken into the queue by this call
+ * @delivered: out: messages this call wrote into the RX ring
+ * @bad: out: TX records this call skipped or dropped as invalid
+ * @reserved1: must be zero
+ *
+ * SUBMIT takes TX records into the queue; with WAIT it sleeps while the
+ * queue is full until every published record is taken. DURABLE then
+ * waits until every message taken from TX is on stable storage.
+ * GETMSGS fills the RX ring from the queue; with WAIT it sleeps until
+ * the RX ring holds at least one record. Like write(2) after a partial
+ * transfer, a call that did something returns 0 with its counts, and an
+ * error (or a signal) that came after it is reported by the next call;
+ * only a call that did nothing fails. Errors: EINVAL (flags, a ring the
+ * fd does not have, a bad TX tail: nothing is taken then), EINTR (a
+ * signal during a wait), EIDRM, EMSGSIZE (the queue's next message is
+ * larger than the RX ring can ever hold), and as for write(2) EIO,
+ * ENOSPC, ENOMEM.
+ */
+struct mq_ring_enter {
+	__u32 size;
+	__u32 reserved0;
+	__u64 flags;
+	__u32 submitted;
+	__u32 delivered;
+	__u32 bad;
+	__u32 reserved1;
+};
+
+#define MQ_RING_ENTER_SIZE_VER0	32
+
+#define MQ_RING_ENTER_SUBMIT	0x1ULL
+#define MQ_RING_ENTER_GETMSGS	0x2ULL
+#define MQ_RING_ENTER_WAIT	0x4ULL
+#define MQ_RING_ENTER_DURABLE	0x8ULL
+
 #define MQ_IOC_MAGIC	0xB8
 /* The size lives in the struct, not in the number, so the ABI can grow. */
 #define MQ_IOC_INFO	_IO(MQ_IOC_MAGIC, 0x01)
 #define MQ_IOC_RECV	_IO(MQ_IOC_MAGIC, 0x02)
+#define MQ_IOC_RING_SETUP	_IO(MQ_IOC_MAGIC, 0x03)
+#define MQ_IOC_RING_ENTER	_IO(MQ_IOC_MAGIC, 0x04)
 
 #endif /* _UAPI_LINUX_MQ_H */
