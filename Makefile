@@ -8,7 +8,8 @@
 # make vm         a shell inside the VM, module loaded, tools on PATH
 # make demo       a scripted tour inside the VM
 # make bench      mqbench inside the VM: table on stdout, build/bench.json
-# make install    install mq.ko, mqctl and the man page on this host
+# make install    install mq.ko, mqctl, libmq (header, libraries, man pages)
+#                 and the man pages on this host
 #
 # KDIR=/path/to/kernel/build overrides the detected headers.
 
@@ -122,11 +123,19 @@ vm demo bench:
 	@$(MAKE) --no-print-directory all
 	tools/vm/run.sh $(VM_MODE_$@)
 
-install: module $(B)/mqctl
+install: module $(B)/mqctl $(LIBMQ_A) $(LIBMQ_SO)
 	$(MAKE) -C $(KDIR) M=$(TOP) modules_install
 	depmod -a $(KVER)
 	install -D -m 0755 $(B)/mqctl $(DESTDIR)/usr/local/sbin/mqctl
 	install -D -m 0644 tools/mqctl/mqctl.8 $(DESTDIR)/usr/local/share/man/man8/mqctl.8
+	install -D -m 0644 uapi/linux/mq.h $(DESTDIR)/usr/local/include/linux/mq.h
+	install -D -m 0644 userspace/include/libmq.h $(DESTDIR)/usr/local/include/libmq.h
+	install -D -m 0644 $(LIBMQ_A) $(DESTDIR)/usr/local/lib/libmq.a
+	install -D -m 0755 $(LIBMQ_SO) $(DESTDIR)/usr/local/lib/libmq.so.1
+	ln -sf libmq.so.1 $(DESTDIR)/usr/local/lib/libmq.so
+	install -d $(DESTDIR)/usr/local/share/man/man3
+	install -m 0644 userspace/libmq/man/*.3 $(DESTDIR)/usr/local/share/man/man3/
+	-ldconfig
 	install -D -m 0644 tools/mqctl/mqctl.bash-completion \
 		$(DESTDIR)/usr/share/bash-completion/completions/mqctl
 

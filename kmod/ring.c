@@ -559,6 +559,94 @@ static struct mq_ring *mq_rx_pick(struct mq_queue *q)
 	return best;
 }
 
+/*
+ * The common case in one pass: a memory queue with nothing queued and an
+ * RX ring with room. Each TX record is checked and copied straight into
+ * the RX ring picked (unpublished: invisible until its offsets are
+ * known); at the first record that needs more (bad, or no room left) the
+ * pass stops and mq_tx_submit()'s general path takes over. The offsets
+ * are then handed out for all of them at once and written into the RX
+ * headers, whose places the pass kept in r->txd (never read back from
+ * the consumer's pages). Return: messages handed over; the TX head is
+ * moved past them.
+ */
+static int mq_tx_fast(struct mq_ring *r, u32 tail)
+{
+	u32 h, t, skip, max_msg = READ_ONCE(r->q->lim.max_msg);
+	struct mq_rbuf *b = &r->tx, *rb;
+	struct mq_queue *q = r->q;
+	struct mq_txd *d = r->txd;
+	u64 first, bytes = 0, tstamp;
+	struct mq_ring *c;
+	int i, k = 0;
+
+	if (mq_queue_is_durable(q) || list_empty(&q->rings) ||
+	    !mq_queue_maybe_empty(q))
+		return 0;
+	c = mq_rx_pick(q);
+	if (!c)
+		return 0;
+	rb = &c->rx;
+	mutex_lock(&c->rx_lock);
+	if (c->closed)
+		goto out;
+	mq_rx_sync_head(c);
+	tstamp = ktime_get_coarse_real_ns();
+	for (h = b->khead, t = rb->ktail; h != tail && k < MQ_TX_BATCH;) {
+		u32 pos = h & b->mask, to_end = b->size - pos, avail = tail - h;
+		struct mq_ring_rec *src = (struct mq_ring_rec *)(b->data + pos);
+		u32 len, flags, rlen;
+
+		if (to_end < MQ_HDR) {
+			if (avail < to_end)
+				break;
+			h += to_end;
+			continue;
+		}
+		if (avail < MQ_HDR)
+			break;
+		len = READ_ONCE(src->len);	/* each field read once */
+		flags = READ_ONCE(src->flags);
+		if (len > b->size)
+			break;
+		rlen = mq_rec_bytes(len);
+		if (rlen > to_end || rlen > avail)
+			break;
+		if (flags == MQ_RING_REC_PAD) {
+			h += rlen;
+			continue;
+		}
+		if (flags || !len || len > max_msg)
+			break;
+		skip = mq_rx_place(rb, t, len);
+		if (skip == U32_MAX)
+			break;
+		mq_rx_skip(rb, t, skip);
+		t += skip;
+		d[k++].pos = t;
+		mq_rx_rec(rb, t, len, 0, 0, tstamp);
+		mq_memcpy(rb->data + (t & rb->mask) + MQ_HDR, src + 1, len);
+		t += rlen;
+		h += rlen;
+		bytes += len;
+	}
+	if (!k || mq_queue_direct(q, k, bytes, &first)) {
+		k = 0;
+		goto out;
+	}
+	for (i = 0; i < k; i++)
+		((struct mq_ring_rec *)(rb->data + (d[i].pos & rb->mask)))->offset =
+			first + i;
+	mq_rx_publish(c, t, k);
+	b->khead = h;
+out:
+	mutex_unlock(&c->rx_lock);
+	mq_ring_put(c);
+	if (k)
+		mq_queue_wake_readers(q);
+	return k;
+}
+
 static int mq_tx_direct(struct mq_ring *r, const struct mq_txd *d, int n)
 {
 	struct mq_queue *q = r->q;
@@ -640,6 +728,18 @@ static int mq_tx_submit(struct mq_ring *r, bool wait, struct mq_ring_enter *e)
 	while (b->khead != tail) {
 		u64 lend = 0;
 
+		n = mq_tx_fast(r, tail);
+		if (n) {
+			e->submitted += n;
+			r->tx_msgs += n;
+			r->tx_direct += n;
+			mq_tx_checkpoint(r, 0);
+			smp_store_release(b->head, b->khead);	/* reuse is safe */
+			WRITE_ONCE(r->status->tx_msgs, r->tx_msgs);
+			WRITE_ONCE(r->status->tx_direct, r->tx_direct);
+			cond_resched();
+			continue;
+		}
 		n = mq_tx_parse(r, tail, READ_ONCE(q->lim.max_msg), d,
 				MQ_TX_BATCH, &end, &bad);
 		direct = n ? mq_tx_direct(r, d, n) : 0;
@@ -821,9 +921,10 @@ static int mq_rx_fill(struct mq_ring *c, struct mq_ring_enter *e)
 	return e->delivered ? 0 : err;
 }
 
-static bool mq_rx_ready(struct mq_ring *c)
+/* Something for a waiting consumer: its tail moved, or the queue has some. */
+static bool mq_rx_ready(struct mq_ring *c, u32 tail)
 {
-	return READ_ONCE(c->rx.ktail) != READ_ONCE(*c->rx.head) ||
+	return READ_ONCE(c->rx.ktail) != tail ||
 	       (mq_queue_poll(c->q, NULL, NULL) & (EPOLLIN | EPOLLHUP));
 }
 
@@ -867,6 +968,9 @@ static long mq_ring_enter(struct mq_ring *r, struct mq_ring_enter *e)
 	}
 
 	if (e->flags & MQ_RING_ENTER_GETMSGS) {
+		/* WAIT: until the tail moves, whatever the ring holds now. */
+		u32 tail0 = READ_ONCE(r->rx.ktail);
+
 		for (;;) {
 			/*
 			 * Nothing queued: do not hold rx_lock for nothing, a
@@ -880,14 +984,21 @@ static long mq_ring_enter(struct mq_ring *r, struct mq_ring_enter *e)
 				err = mq_rx_fill(r, e);
 				mutex_unlock(&r->rx_lock);
 			}
-			if (err || !wait ||
-			    READ_ONCE(r->rx.ktail) != READ_ONCE(*r->rx.head))
+			if (err || !wait || READ_ONCE(r->rx.ktail) != tail0)
 				break;
 			if (READ_ONCE(q->dead)) {
 				err = -EIDRM;
 				break;
 			}
-			if (wait_event_interruptible(q->pollq, mq_rx_ready(r))) {
+			/*
+			 * Queued messages that did not fit: the ring is full
+			 * until the consumer releases some, which no wake-up
+			 * tells. Return rather than spin.
+			 */
+			if (!mq_queue_maybe_empty(q))
+				break;
+			if (wait_event_interruptible(q->pollq,
+						     mq_rx_ready(r, tail0))) {
 				err = -EINTR;
 				break;
 			}
@@ -910,6 +1021,11 @@ static __poll_t mq_ring_poll(struct file *file, poll_table *wait)
 
 	if (mask & EPOLLHUP)
 		return mask;
+	/* A ring fd reads and writes only through the rings it has. */
+	if (!r->rx.npages)
+		mask &= ~(EPOLLIN | EPOLLRDNORM);
+	if (!r->tx.npages)
+		mask &= ~(EPOLLOUT | EPOLLWRNORM);
 	if (r->rx.npages && READ_ONCE(r->rx.ktail) != READ_ONCE(*r->rx.head))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (r->tx.npages) {

@@ -13,7 +13,10 @@
  * calls something on a /dev/mq/fzN queue of the pool: open, read, write,
  * readv/writev with odd iovecs, blocking calls cut short by a timer,
  * poll, epoll, ioctls with any number and argument, mmap, lseek, fcntl,
- * dup, close. Answers are read and thrown away. It checks nothing: the
+ * dup, close; or sets up rings (odd sizes and flags), maps them (wrong
+ * lengths, offsets, protections), writes garbage into their indexes and
+ * records while entering them with any flags, and unmaps them. Ring fds
+ * join the pool of fds, so every other call hits them too. Answers are read and thrown away. It checks nothing: the
  * kernel's console (KASAN, lockdep, UBSAN, WARN, ...) and the sanity test
  * afterwards do. Exit status 0 unless it could not run at all.
  */
@@ -286,6 +289,100 @@ static void fuzz_chrdev(void)
 	ualarm(0, 0);
 }
 
+/* Mapped ring regions, scribbled on while the kernel uses them. */
+#define MAXMAPS		8
+static struct {
+	void *p;
+	size_t len;
+} maps[MAXMAPS];
+
+static void scribble(void)
+{
+	unsigned int i = below(MAXMAPS), n;
+	unsigned char *p = maps[i].p;
+
+	if (!p)
+		return;
+	if (below(8) == 0) {
+		munmap(p, maps[i].len);
+		maps[i].p = NULL;
+		return;
+	}
+	/* The control page's indexes, or any byte of the data area. */
+	for (n = 1 + below(16); n; n--) {
+		if (below(2))
+			((unsigned int *)p)[16 * below(3)] = below(3) ? rnd() : edge_value();
+		else
+			p[below(maps[i].len)] = rnd();
+	}
+}
+
+static void map_region(int rfd, unsigned long long off, size_t len, int prot)
+{
+	unsigned int i = below(MAXMAPS);
+	void *p;
+
+	if (below(10) == 0)	/* wrong length, offset or protection */
+		len = below(2) ? len + 4096 * below(3) : 4096;
+	if (below(10) == 0)
+		off += 4096 * below(3);
+	p = mmap(NULL, len, prot, below(10) ? MAP_SHARED : MAP_PRIVATE, rfd, off);
+	if (p == MAP_FAILED)
+		return;
+	if (maps[i].p)
+		munmap(maps[i].p, maps[i].len);
+	maps[i].p = prot & PROT_WRITE ? p : NULL;
+	maps[i].len = len;
+	if (!(prot & PROT_WRITE))
+		munmap(p, len);
+}
+
+/* Rings: setup with odd arguments, mappings, garbage in them, enter. */
+static void fuzz_ring(void)
+{
+	static const unsigned int sizes[] = { 4096, 8192, 65536, 12345, 0, 1u << 31 };
+	struct mq_ring_setup *rs = (struct mq_ring_setup *)buf;
+	struct mq_ring_enter *e = (struct mq_ring_enter *)buf;
+	int fd = pick_fd(), rfd;
+	unsigned int i;
+
+	if (fd < 0)
+		return;
+	if (below(3)) {
+		/* enter on whatever fd, with any flags */
+		memset(buf, 0, 4096);
+		e->size = below(4) ? sizeof(*e) : edge_value();
+		e->flags = below(4) ? below(16) & ~MQ_RING_ENTER_WAIT : edge_value();
+		if (below(8) == 0)
+			e->reserved1 = rnd();
+		arm();
+		ioctl(fd, MQ_IOC_RING_ENTER, below(20) ? buf : bad_ptr);
+		ualarm(0, 0);
+		scribble();
+		return;
+	}
+	memset(buf, 0, 4096);
+	rs->size = below(8) ? sizeof(*rs) : edge_value();
+	rs->tx_size = sizes[below(6)];
+	rs->rx_size = sizes[below(6)];
+	if (below(10) == 0)
+		rs->flags = edge_value();
+	rfd = ioctl(fd, MQ_IOC_RING_SETUP, below(20) ? buf : bad_ptr);
+	if (rfd < 0)
+		return;
+	if (rs->tx.region)
+		map_region(rfd, rs->tx.mmap_off, rs->tx.region, PROT_READ | PROT_WRITE);
+	if (rs->rx.region)
+		map_region(rfd, rs->rx.mmap_off, rs->rx.region, PROT_READ | PROT_WRITE);
+	map_region(rfd, rs->status_off, rs->status_len,
+		   below(4) ? PROT_READ : PROT_READ | PROT_WRITE);
+	/* Keep the ring fd among the fds: everything else hits it too. */
+	i = below(MAXFDS);
+	if (fds[i] >= 0)
+		close(fds[i]);
+	fds[i] = rfd;
+}
+
 static void worker(int id, time_t end)
 {
 	struct sigaction sa = { .sa_handler = on_alarm };
@@ -304,8 +401,11 @@ static void worker(int id, time_t end)
 	for (i = 0; i < MAXFDS; i++)
 		fds[i] = -1;
 	while (time(NULL) < end) {
-		if (below(3) == 0)
+		i = below(6);
+		if (i < 2)
 			fuzz_netlink(sk);
+		else if (i == 2)
+			fuzz_ring();
 		else
 			fuzz_chrdev();
 		ops++;

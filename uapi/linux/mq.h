@@ -90,15 +90,19 @@
  * TX: each record is one message (flags 0, offset and tstamp_ns
  * ignored). MQ_RING_ENTER with MQ_RING_ENTER_SUBMIT takes the records
  * between the kernel's head and the published tail into the queue, in
- * order, with the same limits, permissions (the fd must be open for
- * writing), durability and accounting as write(2), and stores the new
- * head. The kernel reads every record header once and trusts nothing in
- * the ring: a record with unknown flags, len 0 or len above the queue's
- * max message size is skipped and counted (tx_bad); a record that does
- * not fit between head and tail, or a tail more than size ahead of the
- * head or not aligned, ends the batch: the rest up to the tail is
- * dropped and counted. A full queue stops the batch (the rest stays in
- * the ring) unless MQ_RING_ENTER_WAIT is set.
+ * order, with the same limits, permissions (checked at setup) and
+ * accounting as write(2), and stores the new head. It does not wait for
+ * a sync queue's commit: the status page tells when the messages are on
+ * stable storage, and MQ_RING_ENTER_DURABLE waits for it, once for the
+ * whole batch. The kernel reads every record header once and trusts
+ * nothing in the ring: a record with unknown flags, len 0 or len above
+ * the queue's max message size is skipped and counted (tx_bad); a record
+ * that does not fit between its start and the tail ends the batch: the
+ * rest up to the tail is dropped and counted as one bad record. A tail
+ * more than size ahead of the kernel's head, or not aligned, fails the
+ * call with EINVAL, counted in tx_bad, and takes nothing. A full queue
+ * stops the batch (the rest stays in the ring) unless MQ_RING_ENTER_WAIT
+ * is set.
  *
  * RX: the kernel writes messages of the queue as records (len, offset,
  * tstamp_ns, flags MQ_MSG_REDELIVERED) and publishes the tail; each
@@ -108,10 +112,11 @@
  * releases them by storing head. A head that is not between the kernel's
  * last accepted head and its tail, or not aligned, is ignored and
  * counted (rx_bad). The kernel fills an RX ring on MQ_RING_ENTER with
- * MQ_RING_ENTER_GETMSGS, and, while the queue is otherwise empty, writers
- * with TX rings move their messages straight into the RX rings of the
- * queue, each batch to the ring with the most free space: that is the
- * load balancing between ring consumers. A message larger than the RX
+ * MQ_RING_ENTER_GETMSGS; and while a memory queue holds nothing and no
+ * read(2) sleeps on it, writers with TX rings move their messages
+ * straight into the RX rings of the queue, each batch to the ring with
+ * the most free space: that is the load balancing between ring
+ * consumers. A message larger than the RX
  * ring can hold fails MQ_RING_ENTER_GETMSGS with EMSGSIZE and stays
  * queued.
  *
@@ -120,9 +125,10 @@
  * equal to tx_msgs for memory queues). The kernel updates tx_durable on
  * every MQ_RING_ENTER and poll(2); MQ_RING_ENTER_DURABLE waits for it.
  *
- * poll(2) on a ring fd: EPOLLIN when its RX ring holds a record or the
- * queue a message; EPOLLOUT when its TX ring has room for a maximal
- * message or the queue has room for one; EPOLLHUP|EPOLLERR once deleted.
+ * poll(2) on a ring fd: EPOLLIN (only with an RX ring) when the RX ring
+ * holds a record or the queue a message; EPOLLOUT (only with a TX ring)
+ * when the TX ring has room for a maximal message or the queue has room
+ * for one; EPOLLHUP|EPOLLERR once the queue is deleted.
  * Ring fds and plain read(2)/write(2) users share a queue freely.
  *
  * Generic netlink family "mq", version 1
@@ -448,7 +454,7 @@ struct mq_ring_offsets {
  *	MQ_RING_SIZE_MAX, or 0 for no TX ring (the fd must be writable)
  * @rx_size: in: RX data bytes, the same, or 0 (the fd must be readable)
  * @tx: out: the TX ring's layout (zero without one)
- * @rx: out: the RX ring's layout
+ * @rx: out: the RX ring's layout (zero without one)
  * @status_off: out: the mmap(2) offset of the status page
  * @status_len: out: bytes to map there
  * @reserved1: must be zero
@@ -527,11 +533,15 @@ struct mq_ring_status {
  * SUBMIT takes TX records into the queue; with WAIT it sleeps while the
  * queue is full until every published record is taken. DURABLE then
  * waits until every message taken from TX is on stable storage.
- * GETMSGS fills the RX ring from the queue; with WAIT it sleeps until
- * the RX ring holds at least one record. Like write(2) after a partial
- * transfer, a call that did something returns 0 with its counts, and an
- * error (or a signal) that came after it is reported by the next call;
- * only a call that did nothing fails. Errors: EINVAL (flags, a ring the
+ * GETMSGS fills the RX ring from the queue; with WAIT, if that added
+ * nothing and the queue is empty, it sleeps until the RX ring's tail
+ * moves (a message or a pad is added), whatever the ring already holds
+ * (if the queue holds messages that do not fit, it returns at once: the
+ * ring is full until the process releases records). Like write(2) after a
+ * partial transfer, a call that did something returns 0 with its
+ * counts; an error or a signal that came after that is not reported
+ * (the next call meets the error again, if it lasts). Only a call that
+ * did nothing fails. Errors: EINVAL (flags, a ring the
  * fd does not have, a bad TX tail: nothing is taken then), EINTR (a
  * signal during a wait), EIDRM, EMSGSIZE (the queue's next message is
  * larger than the RX ring can ever hold), and as for write(2) EIO,

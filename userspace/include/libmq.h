@@ -2,11 +2,12 @@
 /*
  * libmq: helpers for mq's mmap'd rings, in the style of liburing.
  *
- * A struct mq_ring is one fd of a queue (/dev/mq/NAME) with a TX ring, an
- * RX ring or both mapped (see the Rings section of <linux/mq.h>). The
- * library only lays records out in shared memory and calls
- * MQ_IOC_RING_ENTER; it allocates nothing after setup and is not
- * thread-safe: one thread per struct mq_ring (use one fd per thread).
+ * A struct mq_ring is one ring fd of a queue (/dev/mq/NAME) with a TX
+ * ring, an RX ring or both mapped (see the Rings section of
+ * <linux/mq.h>). The library only lays records out in shared memory and
+ * calls MQ_IOC_RING_ENTER; it allocates nothing after setup and is not
+ * thread-safe: one thread per struct mq_ring (set up one ring fd per
+ * thread).
  *
  *	struct mq_ring r;
  *	mq_ring_open(&r, "/dev/mq/jobs", O_RDWR, 1 << 20, 1 << 20);
@@ -44,6 +45,7 @@ struct mq_ring_q {
 	uint32_t mask;
 	uint32_t local;			/* our side's unpublished index */
 	uint32_t cached;		/* the other side's last seen index */
+	uint32_t last;			/* RX: after the last message peeked */
 };
 
 struct mq_ring {
@@ -84,27 +86,37 @@ void mq_ring_close(struct mq_ring *r);
 
 /*
  * Producer. mq_ring_reserve() returns room for one message of len bytes
- * in TX (NULL if the ring has no room now: submit, or wait for POLLOUT;
- * -EMSGSIZE-style misuse, len 0 or too large for the ring, also gives
- * NULL), to be filled before the next mq_ring_submit(), which publishes
- * everything reserved and asks the kernel to take it: the return is the
- * number of records the kernel took, or a negative errno.
- * mq_ring_submit_wait() sleeps while the queue is full until all are
- * taken; mq_ring_submit_durable() also waits until they are on stable
- * storage.
+ * in TX, to be filled before the next mq_ring_submit(). NULL means no
+ * room now (submit, or wait for POLLOUT) or never: len 0, larger than
+ * the ring can hold (size - 24), or no TX ring; a len above the queue's
+ * max-msg (MQ_IOC_INFO on the queue fd) is skipped by the kernel and
+ * counted in status->tx_bad. mq_ring_submit() publishes everything
+ * reserved and asks the kernel to take it: the return is the number of
+ * messages the kernel took, or a negative errno. mq_ring_submit_wait()
+ * sleeps while the queue is full until all are taken;
+ * mq_ring_submit_durable() also waits until they are on stable storage.
  */
 void *mq_ring_reserve(struct mq_ring *r, uint32_t len);
 int mq_ring_submit(struct mq_ring *r);
 int mq_ring_submit_wait(struct mq_ring *r);
 int mq_ring_submit_durable(struct mq_ring *r);
-/* How many reserved messages are unsent, and how many are durable. */
-uint64_t mq_ring_tx_pending(const struct mq_ring *r);
+/*
+ * mq_ring_tx_pending(): bytes reserved in TX that the kernel has not yet
+ * taken (or skipped as bad): 0 once everything submitted is done with.
+ * mq_ring_tx_durable(): how many of the messages taken from this ring
+ * are on stable storage (all of them, for a memory queue), as of the
+ * last submit or poll(2).
+ */
+uint32_t mq_ring_tx_pending(const struct mq_ring *r);
 uint64_t mq_ring_tx_durable(const struct mq_ring *r);
 
 /*
  * Consumer. mq_ring_peek() gives the next message in RX without a
- * syscall (-EAGAIN if none); mq_ring_wait() fills RX and sleeps if it is
- * empty; mq_ring_fill() fills RX without sleeping (returns how many were
+ * syscall (-EAGAIN if none); mq_ring_wait() peeks, and when there is
+ * nothing to peek fills RX from the queue, sleeping until a message
+ * comes; it fails with -ENOBUFS when queued messages cannot get in
+ * because the ring is full of messages peeked but not released.
+ * mq_ring_fill() fills RX without sleeping (returns how many were
  * added). mq_ring_release() gives the message's space back (in order:
  * releasing a message releases every one before it).
  */
@@ -113,7 +125,10 @@ int mq_ring_wait(struct mq_ring *r, struct mq_ring_msg *m);
 int mq_ring_fill(struct mq_ring *r);
 void mq_ring_release(struct mq_ring *r, const struct mq_ring_msg *m);
 
-/* The raw call: MQ_IOC_RING_ENTER with flags; counts in *e if not NULL. */
+/*
+ * The raw call: MQ_IOC_RING_ENTER with flags; counts in *e if not NULL.
+ * It publishes nothing: mq_ring_submit*() store the TX tail first.
+ */
 int mq_ring_enter(struct mq_ring *r, uint64_t flags, struct mq_ring_enter *e);
 
 #ifdef __cplusplus

@@ -97,8 +97,12 @@ int mq_ring_init(struct mq_ring *r, int fd, uint32_t tx_size, uint32_t rx_size)
 int mq_ring_open(struct mq_ring *r, const char *path, int flags,
 		 uint32_t tx_size, uint32_t rx_size)
 {
-	int fd = open(path, flags | O_CLOEXEC), err;
+	int fd, err;
 
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	r->qfd = -1;
+	fd = open(path, flags | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	err = mq_ring_init(r, fd, tx_size, rx_size);
@@ -204,9 +208,11 @@ int mq_ring_submit_durable(struct mq_ring *r)
 	return submit(r, MQ_RING_ENTER_WAIT | MQ_RING_ENTER_DURABLE);
 }
 
-uint64_t mq_ring_tx_pending(const struct mq_ring *r)
+uint32_t mq_ring_tx_pending(const struct mq_ring *r)
 {
-	return r->tx_reserved - __atomic_load_n(&r->status->tx_msgs, __ATOMIC_ACQUIRE);
+	if (!r->tx.region)
+		return 0;
+	return r->tx.local - load_acquire(r->tx.head);
 }
 
 uint64_t mq_ring_tx_durable(const struct mq_ring *r)
@@ -257,13 +263,18 @@ int mq_ring_peek(struct mq_ring *r, struct mq_ring_msg *m)
 		m->next = q->local + rec_bytes(h->len);
 		/* Seen: the next peek starts after it, release gives it back. */
 		q->local = m->next;
+		q->last = m->next;
 		return 0;
 	}
 }
 
 void mq_ring_release(struct mq_ring *r, const struct mq_ring_msg *m)
 {
-	store_release(r->rx.head, m->next);
+	/*
+	 * The last message peeked: pads stepped over after it go too, or
+	 * the kernel would wait for that room for ever.
+	 */
+	store_release(r->rx.head, m->next == r->rx.last ? r->rx.local : m->next);
 }
 
 int mq_ring_fill(struct mq_ring *r)
@@ -276,6 +287,7 @@ int mq_ring_fill(struct mq_ring *r)
 
 int mq_ring_wait(struct mq_ring *r, struct mq_ring_msg *m)
 {
+	struct mq_ring_enter e;
 	int err;
 
 	for (;;) {
@@ -283,10 +295,11 @@ int mq_ring_wait(struct mq_ring *r, struct mq_ring_msg *m)
 		if (err != -EAGAIN)
 			return err;
 		err = mq_ring_enter(r, MQ_RING_ENTER_GETMSGS | MQ_RING_ENTER_WAIT,
-				    NULL);
-		if (err && err != -EINTR)
+				    &e);
+		if (err)
 			return err;
-		if (err == -EINTR)
-			return err;
+		/* Back without anything new: the ring is full of ours. */
+		if (!e.delivered && load_acquire(r->rx.tail) == r->rx.cached)
+			return -ENOBUFS;
 	}
 }
