@@ -135,6 +135,13 @@ install: module $(B)/mqctl $(LIBMQ_A) $(LIBMQ_SO)
 	ln -sf libmq.so.1 $(DESTDIR)/usr/local/lib/libmq.so
 	install -d $(DESTDIR)/usr/local/share/man/man3
 	install -m 0644 userspace/libmq/man/*.3 $(DESTDIR)/usr/local/share/man/man3/
+	set -e; cd $(DESTDIR)/usr/local/share/man/man3; \
+	for f in mq_ring_init:mq_ring_open mq_ring_close:mq_ring_open \
+		 mq_ring_submit:mq_ring_reserve mq_ring_submit_wait:mq_ring_reserve \
+		 mq_ring_submit_durable:mq_ring_reserve mq_ring_tx_pending:mq_ring_reserve \
+		 mq_ring_tx_durable:mq_ring_reserve mq_ring_wait:mq_ring_peek \
+		 mq_ring_fill:mq_ring_peek mq_ring_release:mq_ring_peek; do \
+		echo ".so man3/$${f#*:}.3" > $${f%%:*}.3; done
 	-ldconfig
 	install -D -m 0644 tools/mqctl/mqctl.bash-completion \
 		$(DESTDIR)/usr/share/bash-completion/completions/mqctl

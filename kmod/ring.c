@@ -972,6 +972,8 @@ static long mq_ring_enter(struct mq_ring *r, struct mq_ring_enter *e)
 		u32 tail0 = READ_ONCE(r->rx.ktail);
 
 		for (;;) {
+			bool filled = false;
+
 			/*
 			 * Nothing queued: do not hold rx_lock for nothing, a
 			 * writer may be about to hand a batch over directly.
@@ -983,6 +985,7 @@ static long mq_ring_enter(struct mq_ring *r, struct mq_ring_enter *e)
 				}
 				err = mq_rx_fill(r, e);
 				mutex_unlock(&r->rx_lock);
+				filled = true;
 			}
 			if (err || !wait || READ_ONCE(r->rx.ktail) != tail0)
 				break;
@@ -995,7 +998,7 @@ static long mq_ring_enter(struct mq_ring *r, struct mq_ring_enter *e)
 			 * until the consumer releases some, which no wake-up
 			 * tells. Return rather than spin.
 			 */
-			if (!mq_queue_maybe_empty(q))
+			if (filled && !mq_queue_maybe_empty(q))
 				break;
 			if (wait_event_interruptible(q->pollq,
 						     mq_rx_ready(r, tail0))) {

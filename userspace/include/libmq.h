@@ -16,7 +16,7 @@
  *	mq_ring_submit(&r);			// one syscall per batch
  *
  *	struct mq_ring_msg m;
- *	while (mq_ring_wait(&r, &m) == 0) {	// waits only when RX is empty
+ *	while (mq_ring_wait(&r, &m) == 0) {	// sleeps only if nothing is new
  *		use(m.data, m.len);
  *		mq_ring_release(&r, &m);
  *	}
@@ -55,7 +55,6 @@ struct mq_ring {
 	struct mq_ring_q rx;		/* region NULL without an RX ring */
 	const volatile struct mq_ring_status *status;
 	size_t status_len;
-	uint64_t tx_reserved;		/* messages reserved in TX so far */
 };
 
 /* A message read in place from the RX ring. */

@@ -175,7 +175,6 @@ void *mq_ring_reserve(struct mq_ring *r, uint32_t len)
 	memset(h, 0, sizeof(*h));
 	h->len = len;
 	q->local += need;
-	r->tx_reserved++;
 	return h + 1;
 }
 
@@ -217,6 +216,8 @@ uint32_t mq_ring_tx_pending(const struct mq_ring *r)
 
 uint64_t mq_ring_tx_durable(const struct mq_ring *r)
 {
+	if (!r->status)
+		return 0;
 	return __atomic_load_n(&r->status->tx_durable, __ATOMIC_ACQUIRE);
 }
 
@@ -298,8 +299,12 @@ int mq_ring_wait(struct mq_ring *r, struct mq_ring_msg *m)
 				    &e);
 		if (err)
 			return err;
-		/* Back without anything new: the ring is full of ours. */
-		if (!e.delivered && load_acquire(r->rx.tail) == r->rx.cached)
+		/*
+		 * Back without anything new while we hold records: queued
+		 * messages do not fit until we release some.
+		 */
+		if (!e.delivered && load_acquire(r->rx.tail) == r->rx.cached &&
+		    __atomic_load_n(r->rx.head, __ATOMIC_RELAXED) != r->rx.cached)
 			return -ENOBUFS;
 	}
 }
