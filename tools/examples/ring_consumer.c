@@ -147,9 +147,9 @@ int main(int argc, char **argv)
 		if (err == -EINTR)
 			continue;	/* stop says whether it was ours */
 		/*
-		 * Queued messages did not fit in the ring. We hold none
-		 * (each is released below), so the ring has room now:
-		 * just wait again (see mq_ring_peek(3), BUGS).
+		 * Queued messages did not fit in the ring while we held
+		 * some. We hold none now (each is released below), so
+		 * there is room: just wait again.
 		 */
 		if (err == -ENOBUFS)
 			continue;

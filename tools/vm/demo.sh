@@ -86,6 +86,18 @@ step mqctl queue del empty
 wait $reader || true
 step mqctl queue del jobs
 
+title "Rings: batches through shared memory (libmq), one syscall per batch"
+step mqctl queue add fast capacity-msgs 100000 capacity-bytes 64M
+say 'ring_consumer fast 200000 &     # an RX ring: reads messages in place'
+ring_consumer fast 200000 >/tmp/ring_consumer.log 2>&1 &
+consumer=$!
+sleep 0.3
+step ring_producer fast 200000 64
+wait $consumer || true
+cat /tmp/ring_consumer.log
+step mqctl queue show fast
+step mqctl queue del fast
+
 title "What mqctl monitor saw meanwhile"
 sleep 0.3
 kill $monitor
