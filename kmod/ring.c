@@ -716,7 +716,7 @@ static int mq_tx_submit(struct mq_ring *r, bool wait, struct mq_ring_enter *e)
 	struct mq_txd *d = r->txd;
 	struct mq_rbuf *b = &r->tx;
 	struct mq_queue *q = r->q;
-	u32 tail, end, bad, sent, nbad;
+	u32 tail, end, bad, sent, nbad, room = 0;
 	int n, i, direct, err = 0;
 
 	tail = smp_load_acquire(b->tail);	/* the records are written */
@@ -758,27 +758,19 @@ static int mq_tx_submit(struct mq_ring *r, bool wait, struct mq_ring_enter *e)
 				sent++;
 				continue;
 			}
-			for (;;) {
-				iov_iter_kvec(&from, ITER_SOURCE, &kv, 1,
-					      d[i].len);
-				ret = mq_queue_send(q, &from, true, &lend);
-				if (ret != -EAGAIN || !wait)
-					break;
-				ret = mq_queue_wait_room(q, d[i].len);
-				if (ret == -ERESTARTSYS)
-					ret = -EINTR;
-				if (ret)
-					break;
-			}
+			iov_iter_kvec(&from, ITER_SOURCE, &kv, 1, d[i].len);
+			ret = mq_queue_send(q, &from, true, &lend);
 			if (ret == -EMSGSIZE) {
 				/* max-msg was lowered under us */
 				nbad++;
 				continue;
 			}
-			if (ret < 0) {
-				err = ret == -EAGAIN ? 0 : ret;
+			if (ret == -EAGAIN && wait)
+				room = d[i].len;	/* wait, then all again */
+			else if (ret < 0 && ret != -EAGAIN)
+				err = ret;
+			if (ret < 0)
 				break;
-			}
 			sent++;
 			if (lend)
 				r->last_end = max(r->last_end, lend);
@@ -799,6 +791,19 @@ static int mq_tx_submit(struct mq_ring *r, bool wait, struct mq_ring_enter *e)
 		WRITE_ONCE(r->status->tx_msgs, r->tx_msgs);
 		WRITE_ONCE(r->status->tx_bad, r->tx_bad);
 		WRITE_ONCE(r->status->tx_direct, r->tx_direct);
+		if (room) {
+			/*
+			 * The queue is full. Once a reader makes room, start
+			 * over: the direct path may take the rest now.
+			 */
+			err = mq_queue_wait_room(q, room);
+			if (err == -ERESTARTSYS)
+				err = -EINTR;
+			if (err)
+				break;
+			room = 0;
+			continue;
+		}
 		if (err || i < n)
 			break;
 		cond_resched();
@@ -936,12 +941,14 @@ static bool mq_rx_ready(struct mq_ring *c, u32 tail)
 static long mq_ring_enter(struct mq_ring *r, struct mq_ring_enter *e)
 {
 	const u64 known = MQ_RING_ENTER_SUBMIT | MQ_RING_ENTER_GETMSGS |
-			  MQ_RING_ENTER_WAIT | MQ_RING_ENTER_DURABLE;
+			  MQ_RING_ENTER_WAIT | MQ_RING_ENTER_DURABLE |
+			  MQ_RING_ENTER_RX_TAIL;
 	bool wait = e->flags & MQ_RING_ENTER_WAIT;
 	struct mq_queue *q = r->q;
 	int err = 0;
 
-	if (e->flags & ~known || e->reserved0 || e->reserved1 ||
+	if (e->flags & ~known || e->reserved0 ||
+	    (e->rx_tail && !(e->flags & MQ_RING_ENTER_RX_TAIL)) ||
 	    e->submitted || e->delivered || e->bad)
 		return -EINVAL;
 	if ((e->flags & (MQ_RING_ENTER_SUBMIT | MQ_RING_ENTER_DURABLE) &&
@@ -968,8 +975,13 @@ static long mq_ring_enter(struct mq_ring *r, struct mq_ring_enter *e)
 	}
 
 	if (e->flags & MQ_RING_ENTER_GETMSGS) {
-		/* WAIT: until the tail moves, whatever the ring holds now. */
-		u32 tail0 = READ_ONCE(r->rx.ktail);
+		/*
+		 * WAIT: while the tail is where the consumer last saw it
+		 * (RX_TAIL) or where it has released up to. Compared with
+		 * the tail only, never trusted otherwise.
+		 */
+		u32 tail0 = e->flags & MQ_RING_ENTER_RX_TAIL ? e->rx_tail :
+			    READ_ONCE(*r->rx.head);
 
 		for (;;) {
 			bool filled = false;

@@ -354,7 +354,7 @@ static void fuzz_ring(void)
 		e->size = below(4) ? sizeof(*e) : edge_value();
 		e->flags = below(4) ? below(16) & ~MQ_RING_ENTER_WAIT : edge_value();
 		if (below(8) == 0)
-			e->reserved1 = rnd();
+			e->rx_tail = rnd();
 		arm();
 		ioctl(fd, MQ_IOC_RING_ENTER, below(20) ? buf : bad_ptr);
 		ualarm(0, 0);

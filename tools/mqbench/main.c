@@ -20,13 +20,17 @@
 
 /*
  * Order is column order within each table (mech_ops.table); in the IPC
- * table the first selected one is the ratio base.
+ * table the first selected one is the ratio base. The ring mechanisms
+ * (mech_ops.rings) run in the IPC table's cells but have their own table,
+ * next to devmq.
  */
 static const struct mech_ops *const mechs[] = {
 	&mech_devmq,
 	&mech_posix_mq,
 	&mech_pipe,
 	&mech_unix_seqpacket,
+	&mech_mq_ring,
+	&mech_shm_ring,
 	&mech_raw_disk,
 	&mech_devmq_async,
 	&mech_devmq_sync,
@@ -66,6 +70,11 @@ struct result {
 	unsigned long per_producer;
 	double metric[MQBENCH_MAX_METRICS];	/* medians of mruns[] */
 	double mruns[MQBENCH_MAX_METRICS][MAX_REPS];
+	double share_min, share_max;	/* medians of the consumer spread */
+	double smin_runs[MAX_REPS], smax_runs[MAX_REPS];
+	bool have_latency;
+	bool latency_failed;		/* the cell's throughput still counts */
+	struct latency_result lat;
 	const char *why;		/* CELL_NA: the reason */
 };
 
@@ -76,7 +85,13 @@ static struct bench_opts opts = {
 	.duration = 1.0,
 	.reps = 5,
 	.timeout = 120.0,
+	.latency_msgs = 2000,
+	.batch = 256,
+	.ring_msgs = 4096,
 };
+
+/* The size of the latency runs (the IPC table's smallest); 0: none. */
+static size_t latency_size;
 
 static bool selected[NMECHS];
 static bool only_given;
@@ -108,6 +123,20 @@ static void usage(FILE *out)
 "                  only 1x1 (the consumer reads exactly SIZE bytes)\n"
 "  unix-seqpacket  socketpair(AF_UNIX, SOCK_SEQPACKET), SO_SNDBUF sized for\n"
 "                  the depth\n"
+"  mq-ring         /dev/mq/NAME through libmq's mmap'd rings: each producer\n"
+"                  an fd with a TX ring (mq_ring_reserve() per message,\n"
+"                  mq_ring_submit() per --batch messages), each consumer an\n"
+"                  fd with an RX ring (read in place: mq_ring_peek(),\n"
+"                  mq_ring_release(); mq_ring_wait() when empty), one queue;\n"
+"                  the kernel spreads batches over the consumers' rings\n"
+"  shm-ring        the baseline without mq: a single-producer\n"
+"                  single-consumer ring in shared memory per producer and\n"
+"                  consumer pair (PxC: P independent pairs, P == C), tail\n"
+"                  published per --batch messages, an eventfd wakes a side\n"
+"                  only if it said it sleeps\n"
+"  mq-ring and shm-ring have their own table, next to devmq, with the\n"
+"  ratios mq-ring/devmq and mq-ring/shm-ring and how evenly the consumers\n"
+"  shared the messages.\n"
 "\n"
 "Durable mechanisms:\n"
 "  raw-disk        the disk under the store: one writer, sequential 4 KiB\n"
@@ -148,6 +177,18 @@ static void usage(FILE *out)
 "  --reps R               measured runs per cell; the median is reported\n"
 "                         (default: %d)\n"
 "  --timeout SEC          kill a run that takes longer (default: %.0f)\n"
+"  --latency-msgs N       in the IPC table's smallest size with 1x1, also\n"
+"                         time N single messages, one in flight, per\n"
+"                         mechanism: p50 and p99 from the producer's clock\n"
+"                         before send to the consumer's after recv\n"
+"                         (CLOCK_MONOTONIC); 0: not (default: %lu)\n"
+"  --batch N              mq-ring and shm-ring producers publish (submit) at\n"
+"                         most every N messages, and when the ring is full\n"
+"                         (default: %u)\n"
+"  --ring-msgs N          mq-ring and shm-ring rings (each TX and RX ring of\n"
+"                         mq-ring, each shm-ring) hold at least N messages\n"
+"                         of the cell's size: a power of two bytes, the same\n"
+"                         for both (default: %u; the queue keeps --depth)\n"
 "  --json FILE            also write the results as a JSON array of\n"
 "                         {\"mechanism\", \"msg_bytes\", \"producers\",\n"
 "                         \"consumers\", \"msgs_per_sec\"}. Durable rows add\n"
@@ -157,7 +198,14 @@ static void usage(FILE *out)
 "                         devmq-async and devmq-sync \"msgs_per_flush\" (per\n"
 "                         store commit); redis-aof has 0 consumers. A cell\n"
 "                         that could not be measured (n/a) has\n"
-"                         \"msgs_per_sec\": null and \"na\": the reason\n"
+"                         \"msgs_per_sec\": null and \"na\": the reason.\n"
+"                         IPC rows with more than one consumer add\n"
+"                         \"consumer_share_min\" and \"consumer_share_max\"\n"
+"                         (fractions of the messages; even: 1/C); rows with\n"
+"                         latency runs \"latency_us_p50\", \"latency_us_p99\",\n"
+"                         \"latency_msgs\"; mq-ring rows \"tx_direct_pct\" (%%\n"
+"                         of the messages handed straight from a TX ring to\n"
+"                         an RX ring, not through the queue)\n"
 "  -v, --verbose          show the netlink requests that create and delete\n"
 "                         queues and set up the store\n"
 "  --inject FAULT         test mqbench itself: producer 0 breaks one message\n"
@@ -181,7 +229,8 @@ static void usage(FILE *out)
 "an error); 128+N killed by signal N (queues are deleted, sysctls\n"
 "restored, the store detached).\n",
 		progname, MQBENCH_MIN_MSG, opts.depth, opts.duration,
-		opts.reps, opts.timeout);
+		opts.reps, opts.timeout, opts.latency_msgs, opts.batch,
+		opts.ring_msgs);
 	fprintf(out, "\nKnown mechanisms:");
 	for (i = 0; i < NMECHS; i++)
 		fprintf(out, " %s", mechs[i]->name);
@@ -320,7 +369,8 @@ static void parse_args(int argc, char **argv)
 {
 	enum { O_ONLY = 256, O_SIZES, O_PAIRS, O_DEPTH, O_DURATION, O_MSGS,
 	       O_REPS, O_TIMEOUT, O_JSON, O_INJECT, O_DSIZES,
-	       O_DPAIRS, O_STORE, O_DISK, O_REDIS_DIR };
+	       O_DPAIRS, O_STORE, O_DISK, O_REDIS_DIR, O_LATENCY, O_BATCH,
+	       O_RING_MSGS };
 	static const char *const faults[] = {
 		[FAULT_DROP] = "drop", [FAULT_DUP] = "dup",
 		[FAULT_REORDER] = "reorder", [FAULT_CORRUPT] = "corrupt",
@@ -342,6 +392,9 @@ static void parse_args(int argc, char **argv)
 		{ "store", required_argument, NULL, O_STORE },
 		{ "disk", required_argument, NULL, O_DISK },
 		{ "redis-dir", required_argument, NULL, O_REDIS_DIR },
+		{ "latency-msgs", required_argument, NULL, O_LATENCY },
+		{ "batch", required_argument, NULL, O_BATCH },
+		{ "ring-msgs", required_argument, NULL, O_RING_MSGS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -405,6 +458,25 @@ static void parse_args(int argc, char **argv)
 		case O_TIMEOUT:
 			opts.timeout = parse_seconds(optarg, "timeout");
 			break;
+		case O_LATENCY:
+			v = parse_ulong(optarg, "message count", true);
+			if (v > MAX_MSGS)
+				usage_error("--latency-msgs out of range (0 to %lu)",
+					    MAX_MSGS);
+			opts.latency_msgs = v;
+			break;
+		case O_BATCH:
+			v = parse_ulong(optarg, "batch", false);
+			if (v < 1 || v > 65536)
+				usage_error("--batch out of range (1 to 65536)");
+			opts.batch = v;
+			break;
+		case O_RING_MSGS:
+			v = parse_ulong(optarg, "ring-msgs", false);
+			if (v < 2 || v > 1u << 20)
+				usage_error("--ring-msgs out of range (2 to 1048576)");
+			opts.ring_msgs = v;
+			break;
 		case O_JSON:
 			opts.json = optarg;
 			break;
@@ -437,9 +509,14 @@ static void parse_args(int argc, char **argv)
 	default_matrix(TABLE_IPC, "64,1024,16384", "1x1,4x4");
 	default_matrix(TABLE_DURABLE, "4096,64", "1x1,4x1,16x1");
 	mx = &opts.matrix[TABLE_IPC];
-	for (i = 0; i < (unsigned int)mx->nsizes; i++)
+	for (i = 0; i < (unsigned int)mx->nsizes; i++) {
 		if (mx->sizes[i] > opts.max_size)
 			opts.max_size = mx->sizes[i];
+		if (!latency_size || mx->sizes[i] < latency_size)
+			latency_size = mx->sizes[i];
+	}
+	if (!opts.latency_msgs)
+		latency_size = 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -473,6 +550,7 @@ static int run_once(const struct mech_ops *m, const struct mech_ctx *ctx,
 	memset(r, 0, sizeof(*r));
 	for (i = 0; i < MQBENCH_MAX_METRICS; i++)
 		r->metric[i] = NAN;
+	r->share_min = r->share_max = NAN;
 	if (m->run)
 		return m->run(ctx, per_producer, r);
 	return run_cell_once(m, ctx, per_producer, r);
@@ -603,6 +681,8 @@ static void cell_rep(struct cell_run *cr, int rep)
 	}
 	for (i = 0; i < MQBENCH_MAX_METRICS; i++)
 		res->mruns[i][res->nruns] = r.metric[i];
+	res->smin_runs[res->nruns] = r.share_min;
+	res->smax_runs[res->nruns] = r.share_max;
 	res->runs[res->nruns++] = r.messages / r.seconds;
 	fmt_rate(rate, sizeof(rate), r.messages / r.seconds);
 	progress(progress_prefix, " %s %s", cr->m->name, rate);
@@ -626,6 +706,8 @@ static void cell_end(struct cell_run *cr)
 	cr->res->rate = median(cr->res->runs, cr->res->nruns);
 	for (i = 0; i < MQBENCH_MAX_METRICS; i++)
 		cr->res->metric[i] = median(cr->res->mruns[i], cr->res->nruns);
+	cr->res->share_min = median(cr->res->smin_runs, cr->res->nruns);
+	cr->res->share_max = median(cr->res->smax_runs, cr->res->nruns);
 	cr->res->state = CELL_OK;
 	if (cr->m->teardown)
 		cr->m->teardown(&cr->ctx);
@@ -633,12 +715,34 @@ static void cell_end(struct cell_run *cr)
 }
 
 /*
+ * The latency run of one mechanism, after its measured runs (same set-up).
+ * A failure there (the messages are checked as ever) shows as FAILED in
+ * the latency table and fails mqbench, but leaves the throughput alone.
+ */
+static void cell_latency(struct cell_run *cr)
+{
+	struct result *res = cr->res;
+
+	if (!cr->live || interrupted())
+		return;
+	if (run_latency(cr->m, &cr->ctx, opts.latency_msgs, &res->lat)) {
+		res->latency_failed = !interrupted();
+		progress(progress_prefix, " %s FAILED", cr->m->name);
+		return;
+	}
+	res->have_latency = true;
+	progress(progress_prefix, " %s %.0f/%.0f", cr->m->name,
+		 res->lat.p50_us, res->lat.p99_us);
+}
+
+/*
  * A cell: every selected mechanism is set up and calibrated, then the
  * measured runs alternate between mechanisms (A B C, A B C, ...), so a
- * slow phase of the machine hits all of them alike, not one.
+ * slow phase of the machine hits all of them alike, not one. In the
+ * latency cell, then one latency run of each.
  */
 static void run_cell(struct cell_run *crs, unsigned int n, const struct cell *cell,
-		     int index, int ncells, const char *table)
+		     int index, int ncells, const char *table, bool latency)
 {
 	unsigned int i;
 	int rep;
@@ -652,6 +756,12 @@ static void run_cell(struct cell_run *crs, unsigned int n, const struct cell *ce
 		progress(progress_prefix, " run %d/%d:", rep + 1, opts.reps);
 		for (i = 0; i < n; i++)
 			cell_rep(&crs[i], rep);
+		progress(progress_prefix, "\n");
+	}
+	if (latency && !interrupted()) {
+		progress(progress_prefix, " latency p50/p99 us:");
+		for (i = 0; i < n; i++)
+			cell_latency(&crs[i]);
 		progress(progress_prefix, "\n");
 	}
 	for (i = 0; i < n; i++) {
@@ -702,6 +812,57 @@ static int mech_index(const char *name)
 	return -1;
 }
 
+static bool is_latency_cell(enum bench_table t, const struct cell *cell)
+{
+	return t == TABLE_IPC && latency_size &&
+	       cell->msg_bytes == latency_size && cell->producers == 1 &&
+	       cell->consumers == 1;
+}
+
+/*
+ * The printed tables: the IPC table's cells are shown twice, the ring
+ * mechanisms apart with devmq, so that each table stays readable.
+ */
+enum view {
+	VIEW_IPC,
+	VIEW_RINGS,
+	VIEW_DURABLE,
+	NVIEWS,
+};
+
+static enum bench_table view_table(enum view v)
+{
+	return v == VIEW_DURABLE ? TABLE_DURABLE : TABLE_IPC;
+}
+
+static bool in_view(unsigned int i, enum view v)
+{
+	if (!in_table(i, view_table(v)))
+		return false;
+	if (v == VIEW_IPC)
+		return !mechs[i]->rings;
+	if (v == VIEW_RINGS)
+		return mechs[i]->rings || !strcmp(mechs[i]->name, "devmq");
+	return true;
+}
+
+/* Whether the view is printed: some mechanism of its own is selected. */
+static bool view_shown(enum view v)
+{
+	unsigned int i;
+
+	for (i = 0; i < NMECHS; i++)
+		if (in_view(i, v) && (v != VIEW_RINGS || mechs[i]->rings))
+			return true;
+	return false;
+}
+
+/* The rings table shows how evenly the consumers of a shared queue shared. */
+static bool spread_col(unsigned int i, enum view v)
+{
+	return v == VIEW_RINGS && in_view(i, v) && !mechs[i]->spsc;
+}
+
 static int name_width(unsigned int i)
 {
 	int w = (int)strlen(mechs[i]->name);
@@ -742,19 +903,24 @@ static void add_ratio(struct ratio_col *cols, int *n, const char *num,
 	(*n)++;
 }
 
-static int ratio_cols(enum bench_table t, struct ratio_col *cols)
+static int ratio_cols(enum view v, struct ratio_col *cols)
 {
 	int base = -1, n = 0;
 	unsigned int i;
 
-	if (t == TABLE_DURABLE) {
+	if (v == VIEW_DURABLE) {
 		add_ratio(cols, &n, "devmq-sync", "redis-aof", false);
 		add_ratio(cols, &n, "devmq-async", "raw-disk", true);
 		add_ratio(cols, &n, "devmq-sync", "devmq-sync", true);
 		return n;
 	}
+	if (v == VIEW_RINGS) {
+		add_ratio(cols, &n, "mq-ring", "devmq", false);
+		add_ratio(cols, &n, "mq-ring", "shm-ring", false);
+		return n;
+	}
 	for (i = 0; i < NMECHS; i++) {
-		if (!in_table(i, t))
+		if (!in_view(i, v))
 			continue;
 		if (base < 0) {
 			base = (int)i;
@@ -777,9 +943,10 @@ static const char *state_text(const struct result *r)
 	       r->state == CELL_BLANK ? "" : "-";
 }
 
-static void print_header(FILE *out, enum bench_table t)
+static void print_header(FILE *out, enum view v)
 {
-	const char *what = t == TABLE_IPC ? "" : " durable queues, disk, redis:";
+	const char *what = v == VIEW_DURABLE ? " durable queues, disk, redis:" :
+			   v == VIEW_RINGS ? " rings:" : "";
 
 	fprintf(out, "\nmqbench:%s messages/s (higher is better), median of %d run%s of ",
 		what, opts.reps, opts.reps > 1 ? "s" : "");
@@ -790,17 +957,32 @@ static void print_header(FILE *out, enum bench_table t)
 	fprintf(out, "; queue depth %u messages\n", opts.depth);
 }
 
-static void print_ratio_legend(FILE *out, enum bench_table t,
+static void print_ratio_legend(FILE *out, enum view v,
 			       const struct ratio_col *cols, int ncols)
 {
+	unsigned int i;
 	int k;
 
-	if (t == TABLE_IPC) {
+	if (v == VIEW_IPC) {
 		if (ncols)
 			fprintf(out, "%s/X = %s msgs/s divided by X msgs/s (above 1: %s is faster)\n",
 				mechs[cols[0].num]->name,
 				mechs[cols[0].num]->name,
 				mechs[cols[0].num]->name);
+		return;
+	}
+	if (v == VIEW_RINGS) {
+		if (view_shown(VIEW_IPC))
+			fprintf(out, "The same cells and runs as the table above (the measured runs alternate with its mechanisms').\n");
+		if (ncols)
+			fprintf(out, "mq-ring/X = mq-ring msgs/s divided by X msgs/s in the same row (above 1: mq-ring is faster);\n"
+				"  for reference, issue 4's bars at 64 B (not checked here): mq-ring/devmq >= 10 at 1x1, mq-ring/shm-ring >= 0.5\n");
+		for (i = 0; i < NMECHS; i++)
+			if (spread_col(i, v))
+				break;
+		if (i < NMECHS)
+			fprintf(out, "X spread = the shares of the messages that the least and the most busy consumer took\n"
+				"  (median of the runs; even: 100%%/C). shm-ring's pairs share nothing: each consumer has its producer's\n");
 		return;
 	}
 	for (k = 0; k < ncols; k++) {
@@ -816,9 +998,20 @@ static void print_ratio_legend(FILE *out, enum bench_table t,
 	}
 }
 
-static void print_rows(FILE *out, enum bench_table t,
+static void fmt_spread(char *buf, size_t len, const struct result *r)
+{
+	if (r->state != CELL_OK || isnan(r->share_min) || isnan(r->share_max))
+		snprintf(buf, len, "%s", r->state == CELL_OK ? "" :
+			 state_text(r));
+	else
+		snprintf(buf, len, "%.1f-%.1f%%", r->share_min * 100,
+			 r->share_max * 100);
+}
+
+static void print_rows(FILE *out, enum view v,
 		       const struct ratio_col *cols, int ncols)
 {
+	enum bench_table t = view_table(v);
 	const struct bench_matrix *mx = &opts.matrix[t];
 	const struct result *ro, *rd;
 	char label[64], val[32];
@@ -827,10 +1020,13 @@ static void print_rows(FILE *out, enum bench_table t,
 
 	fprintf(out, "%6s %5s", "size", "PxC");
 	for (i = 0; i < NMECHS; i++)
-		if (in_table(i, t))
+		if (in_view(i, v))
 			fprintf(out, "  %*s", name_width(i), mechs[i]->name);
 	for (k = 0; k < ncols; k++)
 		fprintf(out, "  %s", cols[k].label);
+	for (i = 0; i < NMECHS; i++)
+		if (spread_col(i, v))
+			fprintf(out, "  %s spread", mechs[i]->name);
 	fputc('\n', out);
 
 	for (s = 0; s < mx->nsizes; s++) {
@@ -839,7 +1035,7 @@ static void print_rows(FILE *out, enum bench_table t,
 				 mx->pairs[p].producers, mx->pairs[p].consumers);
 			fprintf(out, "%6zu %5s", mx->sizes[s], label);
 			for (i = 0; i < NMECHS; i++) {
-				if (!in_table(i, t))
+				if (!in_view(i, v))
 					continue;
 				ro = &results[t][s][p][i];
 				if (ro->state == CELL_OK)
@@ -863,7 +1059,54 @@ static void print_rows(FILE *out, enum bench_table t,
 						 rd->state == CELL_NA ? "n/a" : "-");
 				fprintf(out, "  %*s", w, val);
 			}
+			for (i = 0; i < NMECHS; i++) {
+				if (!spread_col(i, v))
+					continue;
+				fmt_spread(val, sizeof(val), &results[t][s][p][i]);
+				fprintf(out, "  %*s",
+					(int)strlen(mechs[i]->name) + 7, val);
+			}
 			fputc('\n', out);
+		}
+	}
+}
+
+/*
+ * For each mechanism of view @v whose first metric is @metric, one line
+ * per size: "@label:" then PxC and the value for every measured cell.
+ * @any: something was printed above (no blank line then).
+ */
+static void print_metric_lines(FILE *out, enum bench_table t, enum view v,
+			       const char *metric, const char *label, bool any)
+{
+	const struct bench_matrix *mx = &opts.matrix[t];
+	const struct result *r;
+	unsigned int i;
+	int s, p;
+
+	for (i = 0; i < NMECHS; i++) {
+		if (!in_view(i, v) || !mechs[i]->metrics ||
+		    strcmp(mechs[i]->metrics[0], metric))
+			continue;
+		for (s = 0; s < mx->nsizes; s++) {
+			bool started = false;
+
+			for (p = 0; p < mx->npairs; p++) {
+				r = &results[t][s][p][i];
+				if (r->state != CELL_OK || isnan(r->metric[0]))
+					continue;
+				if (!any)
+					fputc('\n', out);
+				if (!started)
+					fprintf(out, "%s %zu B, %s:", mechs[i]->name,
+						mx->sizes[s], label);
+				any = true;
+				started = true;
+				fprintf(out, " %dx%d %.1f", mx->pairs[p].producers,
+					mx->pairs[p].consumers, r->metric[0]);
+			}
+			if (started)
+				fputc('\n', out);
 		}
 	}
 }
@@ -874,7 +1117,6 @@ static void print_details(FILE *out)
 	const struct bench_matrix *mx = &opts.matrix[TABLE_DURABLE];
 	int raw = mech_index("raw-disk"), s, p;
 	const struct result *r;
-	unsigned int i;
 	bool any = false;
 
 	for (s = 0; s < mx->nsizes; s++) {
@@ -891,49 +1133,100 @@ static void print_details(FILE *out)
 				r->metric[2]);
 		}
 	}
-	for (i = 0; i < NMECHS; i++) {
-		if (!in_table(i, TABLE_DURABLE) || !mechs[i]->metrics ||
-		    strcmp(mechs[i]->metrics[0], "msgs_per_flush"))
-			continue;
-		for (s = 0; s < mx->nsizes; s++) {
-			bool started = false;
+	print_metric_lines(out, TABLE_DURABLE, VIEW_DURABLE, "msgs_per_flush",
+			   "messages per store flush (commit)", any);
+}
 
-			for (p = 0; p < mx->npairs; p++) {
-				r = &results[TABLE_DURABLE][s][p][i];
-				if (r->state != CELL_OK || isnan(r->metric[0]))
-					continue;
-				if (!any)
-					fputc('\n', out);
-				if (!started)
-					fprintf(out, "%s %zu B, messages per store flush (commit):",
-						mechs[i]->name, mx->sizes[s]);
-				any = true;
-				started = true;
-				fprintf(out, " %dx%d %.1f", mx->pairs[p].producers,
-					mx->pairs[p].consumers, r->metric[0]);
-			}
-			if (started)
-				fputc('\n', out);
+/* The rings table's extra numbers: mq-ring's direct handoffs. */
+static void print_ring_details(FILE *out)
+{
+	print_metric_lines(out, TABLE_IPC, VIEW_RINGS, "tx_direct_pct",
+			   "% of the messages the kernel handed straight from a TX ring to an RX ring",
+			   false);
+}
+
+/* The latency cell's result of mechanism i, or NULL. */
+static const struct result *latency_result(unsigned int i)
+{
+	const struct bench_matrix *mx = &opts.matrix[TABLE_IPC];
+	int s, p;
+
+	if (!latency_size)
+		return NULL;
+	for (s = 0; s < mx->nsizes; s++)
+		for (p = 0; p < mx->npairs; p++)
+			if (mx->sizes[s] == latency_size &&
+			    mx->pairs[p].producers == 1 &&
+			    mx->pairs[p].consumers == 1)
+				return &results[TABLE_IPC][s][p][i];
+	return NULL;
+}
+
+/* The latency runs: a row for p50 and one for p99, a column per mechanism. */
+static void print_latency(FILE *out)
+{
+	const struct result *r;
+	char val[32];
+	unsigned int i;
+	int row;
+
+	for (i = 0; i < NMECHS; i++) {
+		r = in_table(i, TABLE_IPC) ? latency_result(i) : NULL;
+		if (r && (r->have_latency || r->latency_failed))
+			break;
+	}
+	if (i == NMECHS)
+		return;
+	fprintf(out, "\nmqbench: latency of one message, %zu B, one producer and one consumer, one message in flight:\n"
+		"microseconds (lower is better) from the producer's clock before send to the consumer's after recv\n"
+		"(CLOCK_MONOTONIC), %lu messages each after %d not counted\n\n",
+		latency_size, opts.latency_msgs, MQBENCH_LAT_WARMUP);
+	fprintf(out, "%12s", "");
+	for (i = 0; i < NMECHS; i++)
+		if (in_table(i, TABLE_IPC))
+			fprintf(out, "  %*s", name_width(i), mechs[i]->name);
+	fputc('\n', out);
+	for (row = 0; row < 3; row++) {
+		fprintf(out, "%12s", row == 0 ? "p50" : row == 1 ? "p99" : "max");
+		for (i = 0; i < NMECHS; i++) {
+			if (!in_table(i, TABLE_IPC))
+				continue;
+			r = latency_result(i);
+			if (r && r->have_latency)
+				snprintf(val, sizeof(val), "%.1f",
+					 row == 0 ? r->lat.p50_us :
+					 row == 1 ? r->lat.p99_us :
+					 r->lat.max_us);
+			else
+				snprintf(val, sizeof(val), "%s",
+					 !r ? "-" : r->latency_failed ?
+					 "FAILED" : state_text(r));
+			fprintf(out, "  %*s", name_width(i), val);
 		}
+		fputc('\n', out);
 	}
 }
 
 static void print_tables(FILE *out)
 {
 	struct ratio_col cols[MAX_RATIOS];
-	enum bench_table t;
+	enum view v;
 	int ncols;
 
-	for (t = 0; t < NTABLES; t++) {
-		if (!table_count(t))
+	for (v = 0; v < NVIEWS; v++) {
+		if (!view_shown(v))
 			continue;
-		ncols = ratio_cols(t, cols);
-		print_header(out, t);
-		print_ratio_legend(out, t, cols, ncols);
+		ncols = ratio_cols(v, cols);
+		print_header(out, v);
+		print_ratio_legend(out, v, cols, ncols);
 		fputc('\n', out);
-		print_rows(out, t, cols, ncols);
-		if (t == TABLE_DURABLE)
+		print_rows(out, v, cols, ncols);
+		if (v == VIEW_DURABLE)
 			print_details(out);
+		if (v == VIEW_RINGS)
+			print_ring_details(out);
+		if (v == VIEW_RINGS || (v == VIEW_IPC && !view_shown(VIEW_RINGS)))
+			print_latency(out);
 	}
 
 	fprintf(out, "\nNotes:\n");
@@ -941,7 +1234,7 @@ static void print_tables(FILE *out)
 		"  message consumed. Producers and consumers are separate processes, nothing pinned.\n"
 		"  Every message carries (producer, sequence) and is checked: none lost, duplicated,\n"
 		"  corrupt, or out of order per producer. After the last producer finishes it sends\n"
-		"  one stop message per consumer.\n");
+		"  one stop message per consumer (shm-ring: each producer one to its own consumer).\n");
 	if (table_count(TABLE_DURABLE))
 		fprintf(out, "  raw-disk and redis-aof time themselves and count their own units (see below).\n"
 			"  For reference, issue 3's targets (not checked here): devmq-sync/redis-aof >= 1\n"
@@ -1028,6 +1321,16 @@ static int write_json(const char *path)
 					     mechs[i]->metrics[k]; k++)
 						json_number(f, mechs[i]->metrics[k],
 							    r->metric[k]);
+					if (t == TABLE_IPC && mx->pairs[p].consumers > 1 &&
+					    !isnan(r->share_min))
+						fprintf(f, ", \"consumer_share_min\": %.4f, \"consumer_share_max\": %.4f",
+							r->share_min, r->share_max);
+					if (r->have_latency)
+						fprintf(f, ", \"latency_us_p50\": %.1f, \"latency_us_p99\": %.1f, \"latency_msgs\": %lu",
+							r->lat.p50_us, r->lat.p99_us,
+							r->lat.samples);
+					else if (r->latency_failed)
+						fprintf(f, ", \"latency_us_p50\": null, \"latency_us_p99\": null, \"latency_failed\": true");
 					fprintf(f, "}");
 				}
 			}
@@ -1061,6 +1364,27 @@ static void restore_all(void)
 	for (i = 0; i < NMECHS; i++)
 		if (prepared[i] && mechs[i]->restore)
 			mechs[i]->restore();
+}
+
+/* Say why there are no latency runs, if there are none. */
+static void latency_plan(void)
+{
+	const struct bench_matrix *mx = &opts.matrix[TABLE_IPC];
+	int p;
+
+	if (!latency_size || !table_count(TABLE_IPC))
+		return;
+	if (latency_size < MQBENCH_LAT_MIN_MSG) {
+		note("latency: not measured: the smallest size, %zu B, has no room for the time stamp (at least %d B)",
+		     latency_size, MQBENCH_LAT_MIN_MSG);
+		latency_size = 0;
+		return;
+	}
+	for (p = 0; p < mx->npairs; p++)
+		if (mx->pairs[p].producers == 1 && mx->pairs[p].consumers == 1)
+			return;
+	note("latency: not measured: --pairs has no 1x1");
+	latency_size = 0;
 }
 
 /* Mark the cells that cannot run as "n/a"; returns how many will run. */
@@ -1124,6 +1448,7 @@ int main(int argc, char **argv)
 
 	for (t = 0; t < NTABLES; t++)
 		nruns += plan(t, &ncells);
+	latency_plan();
 	fprintf(stderr, "%s: %d cells (%d mechanism runs), queue depth %u, %d run%s each of ",
 		progname, ncells, nruns, opts.depth, opts.reps,
 		opts.reps > 1 ? "s" : "");
@@ -1158,9 +1483,10 @@ int main(int argc, char **argv)
 					continue;
 				}
 				run_cell(crs, n, &cell, ++index, ncells,
-					 table_names[t]);
+					 table_names[t], is_latency_cell(t, &cell));
 				for (i = 0; i < n; i++)
-					if (crs[i].res->state != CELL_OK)
+					if (crs[i].res->state != CELL_OK ||
+					    crs[i].res->latency_failed)
 						status = EXIT_RUN_FAILED;
 			}
 		}

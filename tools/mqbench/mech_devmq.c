@@ -8,6 +8,8 @@
  * async or sync) in the store that store.c formats and attaches; their
  * runs also count the store's flushes, to show how many messages share
  * one (group commit).
+ *
+ * mq-ring (mech_ring.c) makes its queues here too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +30,13 @@
 #define DEVMQ_DIR	"/dev/mq"
 #define NODE_WAIT_MS	5000
 
-static int devmq_prepare(const struct bench_opts *opts)
+/**
+ * devmq_prepare() - check that the mq module is loaded
+ * @opts: the run's options
+ *
+ * Return: 0, or -ENOENT after saying so.
+ */
+int devmq_prepare(const struct bench_opts *opts)
 {
 	struct stat st;
 
@@ -40,12 +48,22 @@ static int devmq_prepare(const struct bench_opts *opts)
 	return 0;
 }
 
-static void node_path(const struct mech_ctx *ctx, char *buf, size_t len)
+/**
+ * devmq_node_path() - the device node of the cell's queue
+ * @ctx: the cell, after devmq_create()
+ * @buf: filled with the path
+ * @len: its size
+ */
+void devmq_node_path(const struct mech_ctx *ctx, char *buf, size_t len)
 {
 	snprintf(buf, len, DEVMQ_DIR "/%s", ctx->name);
 }
 
-static void devmq_delete(const struct mech_ctx *ctx)
+/**
+ * devmq_delete() - delete the cell's queue, saying why if that fails
+ * @ctx: the cell, after devmq_create()
+ */
+void devmq_delete(const struct mech_ctx *ctx)
 {
 	char why[512];
 
@@ -64,7 +82,7 @@ static int devmq_check(struct mech_ctx *ctx, uint32_t durability)
 	struct timespec ms = { 0, 1000000 };
 	int fd, i, ret;
 
-	node_path(ctx, path, sizeof(path));
+	devmq_node_path(ctx, path, sizeof(path));
 	/* The node is made by devtmpfs (or udev): give it a moment. */
 	for (i = 0; (fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0;
 	     i++) {
@@ -102,11 +120,17 @@ static int devmq_check(struct mech_ctx *ctx, uint32_t durability)
 	return 0;
 }
 
-/*
- * The cell's queue, made over generic netlink and checked through its
- * node: capacity-msgs D, capacity-bytes D*SIZE, max-msg SIZE.
+/**
+ * devmq_create() - make the cell's queue
+ * @ctx: the cell; ctx->name is set to the queue's name
+ * @durability: MQ_DURABILITY_*
+ *
+ * The queue is made over generic netlink and checked through its node:
+ * capacity-msgs D, capacity-bytes D*SIZE, max-msg SIZE.
+ *
+ * Return: 0, or a negative errno after saying why.
  */
-static int devmq_create(struct mech_ctx *ctx, uint32_t durability)
+int devmq_create(struct mech_ctx *ctx, uint32_t durability)
 {
 	char why[512];
 	int ret;
@@ -139,7 +163,7 @@ static int devmq_open(const struct mech_ctx *ctx, struct endpoint *ep,
 {
 	char path[PATH_MAX];
 
-	node_path(ctx, path, sizeof(path));
+	devmq_node_path(ctx, path, sizeof(path));
 	ep->fd = open(path, flags | O_CLOEXEC);
 	return ep->fd < 0 ? -errno : 0;
 }

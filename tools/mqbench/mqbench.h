@@ -7,7 +7,9 @@
  * The engine (run.c) forks producers and consumers, releases them together,
  * checks every message and times the run; a mechanism only moves messages.
  * A mechanism that is not a queue (the raw disk, an external benchmark
- * program) times its own runs instead (mech_ops.run).
+ * program) times its own runs instead (mech_ops.run). Ring mechanisms
+ * batch in send() (mech_ops.flush) and hand the consumer messages in
+ * place (mech_ops.peek).
  */
 #ifndef MQBENCH_H
 #define MQBENCH_H
@@ -63,6 +65,9 @@ struct bench_opts {
 	const char *store;		/* --store: device for the mq store */
 	const char *disk;		/* --disk: scratch device for raw-disk */
 	const char *redis_dir;		/* --redis-dir: redis-server's dir */
+	unsigned long latency_msgs;	/* one-in-flight samples; 0: none */
+	unsigned int batch;		/* ring mechanisms: messages per batch */
+	unsigned int ring_msgs;		/* ring mechanisms: messages a ring holds */
 	bool verbose;
 	enum fault fault;
 	size_t max_size;		/* largest size of the IPC table */
@@ -119,8 +124,15 @@ struct run_result;
  *		 JSON row.
  * setup:	 in the parent, once per cell, before any child exists.
  * open_producer, open_consumer: in the child, before the start barrier.
- * send:	 send one message of exactly len bytes.
+ * send:	 send one message of exactly len bytes; it may only be
+ *		 batched, until flush.
+ * flush:	 producer: make everything sent so far reach the queue (the
+ *		 engine calls it after the last message, after the stop
+ *		 messages, and after every message of a latency run).
  * recv:	 receive one message into buf (cap bytes); return its length.
+ * peek:	 instead of recv: the next message in place, in *msg, valid
+ *		 until the next peek or close (which give its space back);
+ *		 return its length.
  * close:	 in the child, after its last message.
  * teardown:	 in the parent, after the cell's last run (also after errors).
  * run:		 instead of the engine's producers and consumers: one timed
@@ -138,6 +150,8 @@ struct mech_ops {
 	bool fifo;			/* messages leave in the order they came */
 	int fixed_producers;		/* > 0: uses this many whatever the row */
 	bool no_consumer;		/* nothing consumes (JSON: 0 consumers) */
+	bool spsc;			/* pairs: producer i to consumer i */
+	bool rings;			/* in the rings table, next to devmq */
 	int (*prepare)(const struct bench_opts *opts);
 	void (*restore)(void);
 	const char *(*unsupported)(const struct cell *cell);
@@ -147,7 +161,9 @@ struct mech_ops {
 	int (*open_consumer)(const struct mech_ctx *ctx, int id,
 			     struct endpoint *ep);
 	int (*send)(struct endpoint *ep, const void *buf, size_t len);
+	int (*flush)(struct endpoint *ep);
 	ssize_t (*recv)(struct endpoint *ep, void *buf, size_t cap);
+	ssize_t (*peek)(struct endpoint *ep, const void **msg);
 	void (*close)(struct endpoint *ep);
 	void (*teardown)(struct mech_ctx *ctx);
 	int (*run)(const struct mech_ctx *ctx, unsigned long per_producer,
@@ -159,6 +175,8 @@ extern const struct mech_ops mech_devmq;
 extern const struct mech_ops mech_posix_mq;
 extern const struct mech_ops mech_pipe;
 extern const struct mech_ops mech_unix_seqpacket;
+extern const struct mech_ops mech_mq_ring;
+extern const struct mech_ops mech_shm_ring;
 extern const struct mech_ops mech_raw_disk;
 extern const struct mech_ops mech_devmq_async;
 extern const struct mech_ops mech_devmq_sync;
@@ -169,10 +187,26 @@ struct run_result {
 	double seconds;			/* barrier release to last message */
 	uint64_t messages;
 	double metric[MQBENCH_MAX_METRICS];	/* mech_ops.metrics */
+	/*
+	 * Fraction of the messages the least and the most busy consumer
+	 * took (NAN with one consumer, or a mechanism's own run).
+	 */
+	double share_min, share_max;
 };
+
+/* A latency run: one message in flight, producer to consumer. */
+struct latency_result {
+	unsigned long samples;
+	double p50_us, p99_us, max_us;
+};
+
+#define MQBENCH_LAT_MIN_MSG	32	/* header, time stamp, tail word */
+#define MQBENCH_LAT_WARMUP	20	/* first messages, not counted */
 
 int run_cell_once(const struct mech_ops *mech, const struct mech_ctx *ctx,
 		  unsigned long per_producer, struct run_result *res);
+int run_latency(const struct mech_ops *mech, const struct mech_ctx *ctx,
+		unsigned long msgs, struct latency_result *res);
 void signals_block(void);
 int interrupted(void);
 
@@ -198,6 +232,12 @@ ssize_t write_full(int fd, const void *buf, size_t len);
 ssize_t read_full(int fd, void *buf, size_t len);
 int probe_depth(int wfd, int rfd, size_t msg_bytes, bool stream,
 		unsigned int limit);
+
+/* mech_devmq.c: the cell's queue, also under mq-ring */
+int devmq_create(struct mech_ctx *ctx, uint32_t durability);
+void devmq_delete(const struct mech_ctx *ctx);
+void devmq_node_path(const struct mech_ctx *ctx, char *buf, size_t len);
+int devmq_prepare(const struct bench_opts *opts);
 
 /* store.c: the mq store under devmq-async and devmq-sync */
 const char *store_prepare(const struct bench_opts *opts);

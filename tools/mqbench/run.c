@@ -11,9 +11,16 @@
  * consumer is left blocked in recv. Consumers mark each (producer, sequence)
  * in a bitmap in shared memory: a bit already set is a duplicate, a bit
  * never set is a loss. The consumer that takes the last data message
- * records the end time.
+ * records the end time. Mechanisms of independent pairs (mech_ops.spsc)
+ * instead have every producer send its own consumer one stop message.
+ *
+ * A latency run (run_latency()) has one producer and one consumer and
+ * one message in flight: the producer stamps CLOCK_MONOTONIC into the
+ * message, sends (and flushes) it, and waits until the consumer, which
+ * takes the time as soon as it has the message, says it got it.
  */
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -22,9 +29,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/futex.h>
 
 #include "mqbench.h"
 
@@ -41,6 +51,9 @@ struct msg_hdr {
 	uint64_t seq;
 };
 
+/* In a latency run the producer's clock follows the header. */
+#define STAMP_OFF	sizeof(struct msg_hdr)
+
 struct shared {
 	uint64_t consumed __attribute__((aligned(64)));
 	uint64_t end_ns __attribute__((aligned(64)));
@@ -51,7 +64,10 @@ struct shared {
 	uint64_t reordered;
 	uint32_t error_claimed;
 	char first_error[256];
+	uint64_t per_consumer[MQBENCH_MAX_PROCS];	/* messages each took */
+	uint32_t acked __attribute__((aligned(64)));	/* latency: futex */
 	uint64_t bitmap[] __attribute__((aligned(64)));
+	/* then, in a latency run, a sample (ns) per message */
 };
 
 struct run {
@@ -61,6 +77,7 @@ struct run {
 	uint64_t total;
 	size_t words;			/* bitmap words per producer */
 	struct shared *sh;
+	uint64_t *lat;			/* latency run: samples, else NULL */
 	pid_t parent;
 	int ready_fd;			/* child: write end */
 	int go_fd;			/* child: read end */
@@ -182,14 +199,72 @@ static int send_faulty(struct run *r, struct endpoint *ep, unsigned char *buf,
 	return send_msg(r, ep, buf, len, MAGIC_DATA, 0, seq, false);
 }
 
-static int produce(struct run *r, struct endpoint *ep, int id)
+static int flush(struct run *r, struct endpoint *ep)
+{
+	return r->mech->flush ? r->mech->flush(ep) : 0;
+}
+
+static void futex_wait(uint32_t *word, uint32_t val)
+{
+	syscall(SYS_futex, word, FUTEX_WAIT, val, NULL, NULL, 0);
+}
+
+static void futex_wake(uint32_t *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
+/* The latency run's producer: one message, then wait for the consumer. */
+static int produce_one(struct run *r, struct endpoint *ep, unsigned char *buf,
+		       size_t len, unsigned long seq)
+{
+	uint32_t *acked = &r->sh->acked, v;
+	uint64_t stamp;
+	int ret;
+
+	stamp = now_ns();
+	fill_msg(buf, len, MAGIC_DATA, 0, seq);
+	memcpy(buf + STAMP_OFF, &stamp, sizeof(stamp));
+	ret = r->mech->send(ep, buf, len);
+	if (!ret)
+		ret = flush(r, ep);
+	if (ret)
+		return ret;
+	while ((v = __atomic_load_n(acked, __ATOMIC_ACQUIRE)) != seq + 1)
+		futex_wait(acked, v);
+	return 0;
+}
+
+/*
+ * The stop messages, after every data message is in the queue: one per
+ * consumer from the last producer to finish, or with independent pairs
+ * each producer's own consumer's.
+ */
+static int send_stops(struct run *r, struct endpoint *ep, unsigned char *buf,
+		      size_t len, int id)
 {
 	const struct cell *c = &r->ctx->cell;
-	size_t len = c->msg_bytes;
+	int first = 0, count = c->consumers, k, ret = 0;
+
+	if (r->mech->spsc) {
+		first = id;
+		count = 1;
+	} else if (__atomic_add_fetch(&r->sh->producers_done, 1,
+				      __ATOMIC_ACQ_REL) != (uint32_t)c->producers) {
+		return 0;
+	}
+	for (k = first; k < first + count && !ret; k++)
+		ret = send_msg(r, ep, buf, len, MAGIC_STOP, id, k, false);
+	return ret ?: flush(r, ep);
+}
+
+static int produce(struct run *r, struct endpoint *ep, int id)
+{
+	size_t len = r->ctx->cell.msg_bytes;
 	unsigned long seq;
 	unsigned char *buf;
 	size_t i;
-	int ret, k;
+	int ret = 0;
 
 	buf = aligned_alloc(64, (len + 63) & ~(size_t)63);
 	if (!buf)
@@ -197,7 +272,10 @@ static int produce(struct run *r, struct endpoint *ep, int id)
 	for (i = 0; i < len; i++)
 		buf[i] = (unsigned char)(i * 7 + id);
 	for (seq = 0; seq < r->per_producer; seq++) {
-		if (!id && seq == r->per_producer / 2 && r->ctx->opts->fault) {
+		if (r->lat) {
+			ret = produce_one(r, ep, buf, len, seq);
+		} else if (!id && seq == r->per_producer / 2 &&
+			   r->ctx->opts->fault) {
 			ret = send_faulty(r, ep, buf, len, seq);
 			if (r->ctx->opts->fault == FAULT_REORDER)
 				seq++;
@@ -211,23 +289,31 @@ static int produce(struct run *r, struct endpoint *ep, int id)
 			goto out;
 		}
 	}
-	ret = 0;
-	/* Everyone else's messages are queued: the stops come after them. */
-	if (__atomic_add_fetch(&r->sh->producers_done, 1, __ATOMIC_ACQ_REL) ==
-	    (uint32_t)c->producers) {
-		for (k = 0; k < c->consumers; k++) {
-			ret = send_msg(r, ep, buf, len, MAGIC_STOP, id, k,
-				       false);
-			if (ret < 0) {
-				errmsg("%s: producer %d: send of stop message: %s",
-				       r->mech->name, id, strerror(-ret));
-				goto out;
-			}
-		}
+	ret = flush(r, ep);
+	if (ret < 0) {
+		errmsg("%s: producer %d: flush after the last message: %s",
+		       r->mech->name, id, strerror(-ret));
+		goto out;
 	}
+	ret = send_stops(r, ep, buf, len, id);
+	if (ret < 0)
+		errmsg("%s: producer %d: send of stop message: %s",
+		       r->mech->name, id, strerror(-ret));
 out:
 	free(buf);
 	return ret;
+}
+
+/* The latency run's consumer: the sample, then tell the producer. */
+static void consumed_one(struct run *r, const void *msg, uint64_t t,
+			 uint64_t seq)
+{
+	uint64_t stamp;
+
+	memcpy(&stamp, (const char *)msg + STAMP_OFF, sizeof(stamp));
+	r->lat[seq] = t - stamp;
+	__atomic_store_n(&r->sh->acked, (uint32_t)seq + 1, __ATOMIC_RELEASE);
+	futex_wake(&r->sh->acked);
 }
 
 static int consume(struct run *r, struct endpoint *ep, int id)
@@ -237,8 +323,9 @@ static int consume(struct run *r, struct endpoint *ep, int id)
 	uint64_t next[MQBENCH_MAX_PROCS] = { 0 };
 	struct shared *sh = r->sh;
 	int reports = 0, ret = 0;
+	uint64_t tail, bit, old, n, mine = 0, t = 0;
 	struct msg_hdr h;
-	uint64_t tail, bit, old, n;
+	const void *msg;
 	uint64_t *word;
 	void *buf;
 	ssize_t got;
@@ -247,7 +334,14 @@ static int consume(struct run *r, struct endpoint *ep, int id)
 	if (!buf)
 		return -ENOMEM;
 	for (;;) {
-		got = r->mech->recv(ep, buf, cap);
+		if (r->mech->peek) {
+			got = r->mech->peek(ep, &msg);
+		} else {
+			got = r->mech->recv(ep, buf, cap);
+			msg = buf;
+		}
+		if (r->lat)
+			t = now_ns();
 		if (got < 0) {
 			errmsg("%s: consumer %d: recv: %s", r->mech->name, id,
 			       strerror((int)-got));
@@ -266,8 +360,9 @@ static int consume(struct run *r, struct endpoint *ep, int id)
 			       id, got, len);
 			continue;
 		}
-		memcpy(&h, buf, sizeof(h));
-		memcpy(&tail, (char *)buf + len - sizeof(tail), sizeof(tail));
+		memcpy(&h, msg, sizeof(h));
+		memcpy(&tail, (const char *)msg + len - sizeof(tail),
+		       sizeof(tail));
 		if (h.magic == MAGIC_STOP) {
 			__atomic_add_fetch(&sh->stops, 1, __ATOMIC_RELAXED);
 			break;
@@ -280,6 +375,8 @@ static int consume(struct run *r, struct endpoint *ep, int id)
 			       id, h.magic, h.producer, (unsigned long long)h.seq);
 			continue;
 		}
+		if (r->lat)
+			consumed_one(r, msg, t, h.seq);
 		word = &sh->bitmap[h.producer * r->words + h.seq / 64];
 		bit = 1ull << (h.seq % 64);
 		old = __atomic_fetch_or(word, bit, __ATOMIC_RELAXED);
@@ -296,10 +393,12 @@ static int consume(struct run *r, struct endpoint *ep, int id)
 			       (unsigned long long)next[h.producer] - 1);
 		}
 		next[h.producer] = h.seq + 1;
+		mine++;
 		n = __atomic_add_fetch(&sh->consumed, 1, __ATOMIC_ACQ_REL);
 		if (n == r->total)
 			__atomic_store_n(&sh->end_ns, now_ns(), __ATOMIC_RELEASE);
 	}
+	sh->per_consumer[id] = mine;
 	free(buf);
 	return ret;
 }
@@ -507,47 +606,78 @@ static int verify(struct run *r, struct run_result *res, uint64_t t0)
 	return 0;
 }
 
-/**
- * run_cell_once() - fork, release, time and check one run
- * @mech: the mechanism
- * @ctx: its state for this cell, after setup()
- * @per_producer: messages each producer sends
- * @res: filled on success
- *
- * Return: 0 if every message arrived exactly once; -1 after printing why not.
- */
-int run_cell_once(const struct mech_ops *mech, const struct mech_ctx *ctx,
-		  unsigned long per_producer, struct run_result *res)
+/* Of the messages, the fractions the least and the most busy consumer took. */
+static void consumer_shares(const struct run *r, struct run_result *res)
 {
-	const struct cell *c = &ctx->cell;
+	const struct cell *c = &r->ctx->cell;
+	uint64_t lo = UINT64_MAX, hi = 0, n;
+	int i;
+
+	res->share_min = res->share_max = NAN;
+	if (c->consumers < 2 || !r->total)
+		return;
+	for (i = 0; i < c->consumers; i++) {
+		n = r->sh->per_consumer[i];
+		lo = n < lo ? n : lo;
+		hi = n > hi ? n : hi;
+	}
+	res->share_min = (double)lo / (double)r->total;
+	res->share_max = (double)hi / (double)r->total;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Percentiles of the samples, the first MQBENCH_LAT_WARMUP left out. */
+static void latency_stats(struct run *r, struct latency_result *lat)
+{
+	uint64_t *v = r->lat + MQBENCH_LAT_WARMUP;
+	size_t n = r->per_producer - MQBENCH_LAT_WARMUP;
+
+	qsort(v, n, sizeof(*v), cmp_u64);
+	lat->samples = n;
+	lat->p50_us = (double)v[(n - 1) / 2] / 1e3;
+	lat->p99_us = (double)v[(n * 99 + 99) / 100 - 1] / 1e3;
+	lat->max_us = (double)v[n - 1] / 1e3;
+}
+
+/* Fork, release, reap and check one run of r; lat: a latency run's. */
+static int run_common(struct run *r, struct run_result *res,
+		      struct latency_result *lat)
+{
+	const struct mech_ops *mech = r->mech;
+	const struct cell *c = &r->ctx->cell;
 	int nchild = c->producers + c->consumers, i, ret = -1;
 	pid_t pids[2 * MQBENCH_MAX_PROCS];
 	int ready[2] = { -1, -1 }, go[2] = { -1, -1 };
-	struct run r = {
-		.mech = mech,
-		.ctx = ctx,
-		.per_producer = per_producer,
-		.total = (uint64_t)per_producer * c->producers,
-		.parent = getpid(),
-	};
 	uint64_t deadline, t0;
-	size_t map_len;
+	size_t map_len, bitmap_len;
 
-	r.words = ((per_producer + 63) / 64 + 7) & ~(size_t)7;
-	map_len = sizeof(struct shared) +
-		  r.words * c->producers * sizeof(uint64_t);
-	r.sh = mmap(NULL, map_len, PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (r.sh == MAP_FAILED) {
+	r->total = (uint64_t)r->per_producer * c->producers;
+	r->parent = getpid();
+	r->words = ((r->per_producer + 63) / 64 + 7) & ~(size_t)7;
+	bitmap_len = r->words * c->producers * sizeof(uint64_t);
+	map_len = sizeof(struct shared) + bitmap_len;
+	if (lat)
+		map_len += r->per_producer * sizeof(uint64_t);
+	r->sh = mmap(NULL, map_len, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (r->sh == MAP_FAILED) {
 		errmsg("%s: mmap of %zu bytes: %s", mech->name, map_len,
 		       strerror(errno));
 		return -1;
 	}
+	if (lat)
+		r->lat = (uint64_t *)((char *)r->sh->bitmap + bitmap_len);
 	if (pipe(ready) < 0 || pipe(go) < 0) {
 		errmsg("pipe: %s", strerror(errno));
 		goto out;
 	}
-	deadline = now_ns() + (uint64_t)(ctx->opts->timeout * 1e9);
+	deadline = now_ns() + (uint64_t)(r->ctx->opts->timeout * 1e9);
 
 	fflush(stdout);
 	fflush(stderr);
@@ -564,9 +694,9 @@ int run_cell_once(const struct mech_ops *mech, const struct mech_ctx *ctx,
 		if (!pids[i]) {
 			close(ready[0]);
 			close(go[1]);
-			r.ready_fd = ready[1];
-			r.go_fd = go[0];
-			child_main(&r, producer,
+			r->ready_fd = ready[1];
+			r->go_fd = go[0];
+			child_main(r, producer,
 				   producer ? i - c->consumers : i);
 		}
 	}
@@ -585,13 +715,17 @@ int run_cell_once(const struct mech_ops *mech, const struct mech_ctx *ctx,
 	go[1] = -1;
 	ret = wait_children(mech->name, pids, nchild, c->consumers, deadline);
 	if (ret < 0) {
-		if (r.sh->consumed < r.total)
-			errmsg("%s: %llu of %llu messages were consumed",
-			       mech->name, (unsigned long long)r.sh->consumed,
-			       (unsigned long long)r.total);
+		errmsg("%s: %llu of %llu messages and %u of %d stop messages were consumed",
+		       mech->name, (unsigned long long)r->sh->consumed,
+		       (unsigned long long)r->total, r->sh->stops,
+		       c->consumers);
 		goto out;
 	}
-	ret = verify(&r, res, t0);
+	ret = verify(r, res, t0);
+	if (!ret)
+		consumer_shares(r, res);
+	if (!ret && lat)
+		latency_stats(r, lat);
 out:
 	for (i = 0; i < 2; i++) {
 		if (ready[i] >= 0)
@@ -599,6 +733,60 @@ out:
 		if (go[i] >= 0)
 			close(go[i]);
 	}
-	munmap(r.sh, map_len);
+	munmap(r->sh, map_len);
 	return ret;
+}
+
+/**
+ * run_cell_once() - fork, release, time and check one run
+ * @mech: the mechanism
+ * @ctx: its state for this cell, after setup()
+ * @per_producer: messages each producer sends
+ * @res: filled on success
+ *
+ * Return: 0 if every message arrived exactly once; -1 after printing why not.
+ */
+int run_cell_once(const struct mech_ops *mech, const struct mech_ctx *ctx,
+		  unsigned long per_producer, struct run_result *res)
+{
+	struct run r = {
+		.mech = mech,
+		.ctx = ctx,
+		.per_producer = per_producer,
+	};
+
+	return run_common(&r, res, NULL);
+}
+
+/**
+ * run_latency() - time single messages, one in flight
+ * @mech: the mechanism
+ * @ctx: its state for a cell of one producer and one consumer whose
+ *	messages have room for a time stamp (MQBENCH_LAT_MIN_MSG)
+ * @msgs: messages to time
+ * @res: filled on success
+ *
+ * The producer takes CLOCK_MONOTONIC, puts it in the message, sends and
+ * flushes it, and waits (on a futex) until the consumer has it; the
+ * consumer takes the clock as soon as recv() or peek() returns. A few
+ * messages more are sent first and not counted (warm-up). Every message
+ * is checked as in a throughput run.
+ *
+ * Return: 0, or -1 after printing why not.
+ */
+int run_latency(const struct mech_ops *mech, const struct mech_ctx *ctx,
+		unsigned long msgs, struct latency_result *res)
+{
+	struct run_result rr;
+	struct run r = {
+		.mech = mech,
+		.ctx = ctx,
+		.per_producer = msgs + MQBENCH_LAT_WARMUP,
+	};
+
+	if (ctx->cell.producers != 1 || ctx->cell.consumers != 1 ||
+	    ctx->cell.msg_bytes < MQBENCH_LAT_MIN_MSG || !msgs)
+		return -1;
+	memset(res, 0, sizeof(*res));
+	return run_common(&r, &rr, res);
 }

@@ -85,7 +85,8 @@
  * the end of the data area, they are skipped; when the header fits but
  * the record does not, the producer writes a pad record (flags
  * MQ_RING_REC_PAD, len the bytes after its header up to the end) and
- * goes on at the start. A record's len is at most size - 24.
+ * goes on at the start. (The kernel takes a TX pad of any length that
+ * fits, as a record to step over.) A record's len is at most size - 24.
  *
  * TX: each record is one message (flags 0, offset and tstamp_ns
  * ignored). MQ_RING_ENTER with MQ_RING_ENTER_SUBMIT takes the records
@@ -528,16 +529,20 @@ struct mq_ring_status {
  * @submitted: out: TX records taken into the queue by this call
  * @delivered: out: messages this call wrote into the RX ring
  * @bad: out: TX records this call skipped or dropped as invalid
- * @reserved1: must be zero
+ * @rx_tail: in: with MQ_RING_ENTER_RX_TAIL, the RX tail the caller last
+ *	read; else must be zero
  *
  * SUBMIT takes TX records into the queue; with WAIT it sleeps while the
  * queue is full until every published record is taken. DURABLE then
  * waits until every message taken from TX is on stable storage.
  * GETMSGS fills the RX ring from the queue; with WAIT, if that added
- * nothing and the queue is empty, it sleeps until the RX ring's tail
- * moves (a message or a pad is added), whatever the ring already holds
- * (if the queue holds messages that do not fit, it returns at once: the
- * ring is full until the process releases records). Like write(2) after a
+ * nothing and the queue is empty, it sleeps while the RX ring holds no
+ * record past the process's head (tail == head), or, with RX_TAIL,
+ * while the RX tail still equals @rx_tail: a consumer that holds records
+ * it has not released passes the tail it saw, futex-style, so that a
+ * batch handed over after it looked and before it slept wakes it. If the
+ * queue holds messages that do not fit, it returns at once (the ring is
+ * full until the process releases records). Like write(2) after a
  * partial transfer, a call that did something returns 0 with its
  * counts; an error or a signal that came after that is not reported
  * (the next call meets the error again, if it lasts). Only a call that
@@ -554,7 +559,7 @@ struct mq_ring_enter {
 	__u32 submitted;
 	__u32 delivered;
 	__u32 bad;
-	__u32 reserved1;
+	__u32 rx_tail;
 };
 
 #define MQ_RING_ENTER_SIZE_VER0	32
@@ -563,6 +568,7 @@ struct mq_ring_enter {
 #define MQ_RING_ENTER_GETMSGS	0x2ULL
 #define MQ_RING_ENTER_WAIT	0x4ULL
 #define MQ_RING_ENTER_DURABLE	0x8ULL
+#define MQ_RING_ENTER_RX_TAIL	0x10ULL
 
 #define MQ_IOC_MAGIC	0xB8
 /* The size lives in the struct, not in the number, so the ABI can grow. */

@@ -295,10 +295,14 @@ int mq_ring_wait(struct mq_ring *r, struct mq_ring_msg *m)
 		err = mq_ring_peek(r, m);
 		if (err != -EAGAIN)
 			return err;
-		err = mq_ring_enter(r, MQ_RING_ENTER_GETMSGS | MQ_RING_ENTER_WAIT,
-				    &e);
-		if (err)
-			return err;
+		/* Sleep only while the tail is still the one peek saw. */
+		memset(&e, 0, sizeof(e));
+		e.size = sizeof(e);
+		e.flags = MQ_RING_ENTER_GETMSGS | MQ_RING_ENTER_WAIT |
+			  MQ_RING_ENTER_RX_TAIL;
+		e.rx_tail = r->rx.cached;
+		if (ioctl(r->fd, MQ_IOC_RING_ENTER, &e) < 0)
+			return -errno;
 		/*
 		 * Back without anything new while we hold records: queued
 		 * messages do not fit until we release some.
