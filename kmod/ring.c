@@ -71,6 +71,7 @@ struct mq_ring {
 	struct mq_rbuf rx;
 	struct page *status_page;
 	struct mq_ring_status *status;
+	bool started;		/* live: counted in open_fds, RX listed */
 
 	struct mutex tx_lock;	/* the TX side: khead and all below */
 	struct mq_txd *txd;	/* MQ_TX_BATCH of them, for a round */
@@ -236,6 +237,7 @@ static void mq_ring_start(struct mq_ring *r)
 {
 	struct mq_queue *q = r->q;
 
+	r->started = true;
 	atomic_inc(&q->open_fds);
 	if (r->rx.npages) {
 		spin_lock(&q->rings_lock);
@@ -258,7 +260,8 @@ static int mq_ring_file_release(struct inode *inode, struct file *file)
 		list_del_init(&r->node);
 		spin_unlock(&q->rings_lock);
 	}
-	atomic_dec(&q->open_fds);
+	if (r->started)
+		atomic_dec(&q->open_fds);
 	/* Mappings keep their pages; the rest goes with the last reference. */
 	mq_ring_put(r);
 	return 0;
@@ -296,13 +299,14 @@ int mq_ring_setup(struct file *qfile, struct mq_queue *q,
 		mq_ring_put(r);
 		return PTR_ERR(file);
 	}
-	mq_ring_start(r);
 	s->size = min_t(u32, usize, sizeof(*s));
 	if (copy_to_user(uarg, s, s->size)) {
-		fput(file);		/* releases r */
+		fput(file);		/* releases r: not started, nothing in it */
 		put_unused_fd(fd);
 		return -EFAULT;
 	}
+	/* Only now may producers hand it messages: nothing fails after. */
+	mq_ring_start(r);
 	fd_install(fd, file);
 	return fd;
 }
@@ -411,18 +415,24 @@ framing:
 	return n;
 }
 
-static int mq_rx_fill(struct mq_ring *c, struct mq_ring_enter *e);
+static int mq_rx_fill(struct mq_ring *c, struct mq_ring_enter *e, bool own);
 static u32 mq_rx_place(const struct mq_rbuf *b, u32 t, u32 len);
 
-/* The RX ring's consumer index, if it is a sane one; under rx_lock. */
-static void mq_rx_sync_head(struct mq_ring *c)
+/*
+ * The RX ring's consumer index, if it is a sane one; under rx_lock. @own:
+ * the consumer's own call (a bad head is counted), not a producer's.
+ */
+static void mq_rx_sync_head(struct mq_ring *c, bool own)
 {
 	struct mq_rbuf *b = &c->rx;
 	u32 h = smp_load_acquire(b->head);	/* the consumer is done */
 
 	if (h - b->khead > b->ktail - b->khead || h % MQ_RING_ALIGN) {
-		c->rx_bad++;
-		WRITE_ONCE(c->status->rx_bad, c->rx_bad);
+		/* Counted once per look of the consumer's own, not ours. */
+		if (own) {
+			c->rx_bad++;
+			WRITE_ONCE(c->status->rx_bad, c->rx_bad);
+		}
 		return;
 	}
 	b->khead = h;
@@ -463,7 +473,7 @@ static void mq_rx_skip(struct mq_rbuf *b, u32 t, u32 skip)
 
 static void mq_rx_publish(struct mq_ring *c, u32 t, u32 msgs)
 {
-	c->rx.ktail = t;
+	WRITE_ONCE(c->rx.ktail, t);	/* read without the lock too */
 	/* The records are written before the consumer can see them. */
 	smp_store_release(c->rx.tail, t);
 	c->rx_msgs += msgs;
@@ -490,7 +500,7 @@ static int mq_rx_direct(struct mq_ring *c, const struct mq_rbuf *src,
 	mutex_lock(&c->rx_lock);
 	if (c->closed)
 		goto out;
-	mq_rx_sync_head(c);
+	mq_rx_sync_head(c, false);
 	for (;;) {
 		for (t = b->ktail, k = 0, bytes = 0; k < n; k++) {
 			skip = mq_rx_place(b, t, d[k].len);
@@ -508,7 +518,7 @@ static int mq_rx_direct(struct mq_ring *c, const struct mq_rbuf *src,
 		 * Messages queued before ours (their writers found this
 		 * ring busy or full): move them in first, then try again.
 		 */
-		mq_rx_fill(c, &e);
+		mq_rx_fill(c, &e, false);
 		drained = true;
 	}
 	if (err) {
@@ -560,15 +570,13 @@ static struct mq_ring *mq_rx_pick(struct mq_queue *q)
 }
 
 /*
- * The common case in one pass: a memory queue with nothing queued and an
- * RX ring with room. Each TX record is checked and copied straight into
- * the RX ring picked (unpublished: invisible until its offsets are
- * known); at the first record that needs more (bad, or no room left) the
- * pass stops and mq_tx_submit()'s general path takes over. The offsets
- * are then handed out for all of them at once and written into the RX
- * headers, whose places the pass kept in r->txd (never read back from
- * the consumer's pages). Return: messages handed over; the TX head is
- * moved past them.
+ * The common case: a memory queue with nothing queued and an RX ring with
+ * room. The TX records are checked (each header read once) and placed in
+ * the RX ring picked, up to the first that needs more (bad, or no room
+ * left), where mq_tx_submit()'s general path takes over; the queue hands
+ * out their offsets at once, and only then are they copied, straight
+ * from ring to ring. Return: messages handed over; the TX head is moved
+ * past them.
  */
 static int mq_tx_fast(struct mq_ring *r, u32 tail)
 {
@@ -590,8 +598,9 @@ static int mq_tx_fast(struct mq_ring *r, u32 tail)
 	mutex_lock(&c->rx_lock);
 	if (c->closed)
 		goto out;
-	mq_rx_sync_head(c);
+	mq_rx_sync_head(c, false);
 	tstamp = ktime_get_coarse_real_ns();
+	/* Pass 1: each header read once, what fits, nothing copied yet. */
 	for (h = b->khead, t = rb->ktail; h != tail && k < MQ_TX_BATCH;) {
 		u32 pos = h & b->mask, to_end = b->size - pos, avail = tail - h;
 		struct mq_ring_rec *src = (struct mq_ring_rec *)(b->data + pos);
@@ -605,7 +614,7 @@ static int mq_tx_fast(struct mq_ring *r, u32 tail)
 		}
 		if (avail < MQ_HDR)
 			break;
-		len = READ_ONCE(src->len);	/* each field read once */
+		len = READ_ONCE(src->len);
 		flags = READ_ONCE(src->flags);
 		if (len > b->size)
 			break;
@@ -621,24 +630,35 @@ static int mq_tx_fast(struct mq_ring *r, u32 tail)
 		skip = mq_rx_place(rb, t, len);
 		if (skip == U32_MAX)
 			break;
-		mq_rx_skip(rb, t, skip);
-		t += skip;
-		d[k++].pos = t;
-		mq_rx_rec(rb, t, len, 0, 0, tstamp);
-		mq_memcpy(rb->data + (t & rb->mask) + MQ_HDR, src + 1, len);
-		t += rlen;
+		d[k].pos = pos + MQ_HDR;
+		d[k++].len = len;
+		t += skip + rlen;
 		h += rlen;
 		bytes += len;
 	}
+	/* Pads alone: step over them, whatever happens next. */
+	if (!k)
+		WRITE_ONCE(b->khead, h);
+	/*
+	 * Pass 2, once the messages are this ring's: nothing reaches the
+	 * consumer's pages that may yet go to another reader.
+	 */
 	if (!k || mq_queue_direct(q, k, bytes, &first)) {
 		k = 0;
 		goto out;
 	}
-	for (i = 0; i < k; i++)
-		((struct mq_ring_rec *)(rb->data + (d[i].pos & rb->mask)))->offset =
-			first + i;
+	tstamp = ktime_get_coarse_real_ns();
+	for (t = rb->ktail, i = 0; i < k; i++) {
+		skip = mq_rx_place(rb, t, d[i].len);
+		mq_rx_skip(rb, t, skip);
+		t += skip;
+		mq_rx_rec(rb, t, d[i].len, 0, first + i, tstamp);
+		mq_memcpy(rb->data + (t & rb->mask) + MQ_HDR, b->data + d[i].pos,
+			  d[i].len);
+		t += mq_rec_bytes(d[i].len);
+	}
 	mq_rx_publish(c, t, k);
-	b->khead = h;
+	WRITE_ONCE(b->khead, h);
 out:
 	mutex_unlock(&c->rx_lock);
 	mq_ring_put(c);
@@ -716,8 +736,9 @@ static int mq_tx_submit(struct mq_ring *r, bool wait, struct mq_ring_enter *e)
 	struct mq_txd *d = r->txd;
 	struct mq_rbuf *b = &r->tx;
 	struct mq_queue *q = r->q;
-	u32 tail, end, bad, sent, nbad, room = 0;
+	u32 tail, end, bad, sent, nbad;
 	int n, i, direct, err = 0;
+	bool again = false;
 
 	tail = smp_load_acquire(b->tail);	/* the records are written */
 	if (tail - b->khead > b->size || tail % MQ_RING_ALIGN) {
@@ -760,26 +781,43 @@ static int mq_tx_submit(struct mq_ring *r, bool wait, struct mq_ring_enter *e)
 			}
 			iov_iter_kvec(&from, ITER_SOURCE, &kv, 1, d[i].len);
 			ret = mq_queue_send(q, &from, true, &lend);
+			if (ret == -EAGAIN && wait) {
+				/*
+				 * The queue is full: this one waits as write(2)
+				 * does (in order with other writers, killable,
+				 * EMSGSIZE if max-msg drops below it). Then all
+				 * over again: the direct path may take the rest.
+				 */
+				iov_iter_kvec(&from, ITER_SOURCE, &kv, 1,
+					      d[i].len);
+				ret = mq_queue_send(q, &from, false, &lend);
+				if (ret == -ERESTARTSYS)
+					ret = -EINTR;
+				again = ret >= 0;
+			}
 			if (ret == -EMSGSIZE) {
 				/* max-msg was lowered under us */
 				nbad++;
 				continue;
 			}
-			if (ret == -EAGAIN && wait)
-				room = d[i].len;	/* wait, then all again */
-			else if (ret < 0 && ret != -EAGAIN)
+			if (ret < 0 && ret != -EAGAIN)
 				err = ret;
 			if (ret < 0)
 				break;
 			sent++;
 			if (lend)
 				r->last_end = max(r->last_end, lend);
+			if (again) {
+				i++;
+				break;
+			}
 		}
 		if (i == n) {
 			nbad += bad;
-			b->khead = end;
+			WRITE_ONCE(b->khead, end);
 		} else {
-			b->khead = d[i].start;	/* what is before it is done */
+			/* What is before it is done. */
+			WRITE_ONCE(b->khead, d[i].start);
 		}
 		e->submitted += sent;
 		e->bad += nbad;
@@ -791,17 +829,9 @@ static int mq_tx_submit(struct mq_ring *r, bool wait, struct mq_ring_enter *e)
 		WRITE_ONCE(r->status->tx_msgs, r->tx_msgs);
 		WRITE_ONCE(r->status->tx_bad, r->tx_bad);
 		WRITE_ONCE(r->status->tx_direct, r->tx_direct);
-		if (room) {
-			/*
-			 * The queue is full. Once a reader makes room, start
-			 * over: the direct path may take the rest now.
-			 */
-			err = mq_queue_wait_room(q, room);
-			if (err == -ERESTARTSYS)
-				err = -EINTR;
-			if (err)
-				break;
-			room = 0;
+		if (again) {
+			again = false;
+			cond_resched();
 			continue;
 		}
 		if (err || i < n)
@@ -840,16 +870,16 @@ static bool mq_rx_fits(void *arg, u32 len)
  * one lock each, while they are in memory; then one by one, as read(2)
  * would, which may sleep (a durable queue's lease, a payload read back
  * from the store) and tells when the next message can never fit.
- * Return: 0 or an errno (-EMSGSIZE: the next message can never fit);
- * the count in @e.
+ * @own: the consumer's own call, not a producer's. Return: 0 or an errno
+ * (-EMSGSIZE: the next message can never fit); the count in @e.
  */
-static int mq_rx_fill(struct mq_ring *c, struct mq_ring_enter *e)
+static int mq_rx_fill(struct mq_ring *c, struct mq_ring_enter *e, bool own)
 {
 	struct mq_rbuf *b = &c->rx;
 	u32 t, unpub = 0;
 	int err = 0, n;
 
-	mq_rx_sync_head(c);
+	mq_rx_sync_head(c, own);
 	for (;;) {
 		struct mq_rx_fit fit = { .b = b, .t = b->ktail };
 		struct mq_msg *m;
@@ -995,7 +1025,7 @@ static long mq_ring_enter(struct mq_ring *r, struct mq_ring_enter *e)
 					err = -EINTR;
 					break;
 				}
-				err = mq_rx_fill(r, e);
+				err = mq_rx_fill(r, e, true);
 				mutex_unlock(&r->rx_lock);
 				filled = true;
 			}

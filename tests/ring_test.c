@@ -2133,6 +2133,86 @@ static int submit_retry(int fd)
 	return rc == -EINTR ? submit(fd, NULL) : rc;
 }
 
+struct plain_writer {
+	int fd;
+	size_t len;
+	ssize_t rc;
+};
+
+static void *plain_write_thread(void *arg)
+{
+	struct plain_writer *pw = arg;
+	char buf[4096];
+
+	memset(buf, 'w', sizeof(buf));
+	pw->rc = write(pw->fd, buf, pw->len);
+	return NULL;
+}
+
+/*
+ * A record that fits while a plain writer sleeps ahead of it: the ring
+ * producer must wait behind it, asleep, as write(2) would (it once spun
+ * in the kernel, unkillable, because the room it waited for was there).
+ */
+TEST_F(ring, submit_wait_queues_behind_a_sleeping_writer)
+{
+	struct waiter wt = { .flags = MQ_RING_ENTER_SUBMIT | MQ_RING_ENTER_WAIT };
+	struct plain_writer pw = { .len = 1000 };
+	struct mq_info info;
+	struct mq_ring r;
+	pthread_t t, tw;
+	char buf[1000];
+	int rd, wr;
+
+	MKQ(1000, 100, 2000);
+	rd = mqt_open(self->name, O_RDONLY);
+	wr = mqt_open(self->name, O_WRONLY);
+	ASSERT_LE(0, rd);
+	ASSERT_LE(0, wr);
+	memset(buf, 'q', sizeof(buf));
+	for (int i = 0; i < 15; i++)
+		ASSERT_EQ(100, write(wr, buf, 100));
+	/* 1500 bytes queued: 1000 more do not fit, 100 would. */
+	pw.fd = wr;
+	ASSERT_EQ(0, pthread_create(&tw, NULL, plain_write_thread, &pw));
+	for (int i = 0; i < 500; i++) {
+		ASSERT_EQ(0, mqt_info(rd, &info));
+		if (info.blocked_writers == 1)
+			break;
+		usleep(10000);
+	}
+	ASSERT_EQ(1, info.blocked_writers);
+
+	ASSERT_EQ(0, mq_ring_open(&r, self->path, O_WRONLY, 16384, 0));
+	ASSERT_NE(NULL, mq_ring_reserve(&r, 100));
+	store_rel(r.tx.tail, r.tx.local);
+	wt.fd = r.fd;
+	ASSERT_EQ(0, pthread_create(&t, NULL, enter_thread, &wt));
+	/* Asleep behind the writer, and staying asleep. */
+	EXPECT_TRUE(waiter_asleep(&wt));
+	for (int i = 0; i < 5; i++) {
+		usleep(20000);
+		EXPECT_EQ('S', task_state(__atomic_load_n(&wt.tid, __ATOMIC_ACQUIRE)));
+	}
+	ASSERT_EQ(0, mqt_info(rd, &info));
+	EXPECT_EQ(2, info.blocked_writers);
+	EXPECT_EQ(15, info.depth_msgs);
+
+	/* Readers make room: the writer first, then the ring's record. */
+	for (int i = 0; i < 15; i++)
+		ASSERT_EQ(100, read(rd, buf, sizeof(buf)));
+	pthread_join(tw, NULL);
+	EXPECT_EQ(1000, pw.rc);
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, wt.rc);
+	EXPECT_EQ(1, wt.e.submitted);
+	EXPECT_EQ(1000, read(rd, buf, sizeof(buf)));
+	EXPECT_EQ(100, read(rd, buf, sizeof(buf)));
+	mq_ring_close(&r);
+	close(wr);
+	close(rd);
+}
+
 TEST_F(ring, signal_during_submit_wait_keeps_counts)
 {
 	struct mq_ring_enter e;
