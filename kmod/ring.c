@@ -481,6 +481,31 @@ static void mq_rx_publish(struct mq_ring *c, u32 t, u32 msgs)
 }
 
 /*
+ * Copy messages @d[0..k) of TX ring @src into consumer @c's RX ring, where
+ * they fit (mq_rx_place() said so), with offsets from @first, and
+ * publish them; under c->rx_lock.
+ */
+static void mq_rx_copy(struct mq_ring *c, const struct mq_rbuf *src,
+		       const struct mq_txd *d, int k, u64 first)
+{
+	u64 tstamp = ktime_get_coarse_real_ns();
+	struct mq_rbuf *b = &c->rx;
+	u32 t = b->ktail, skip;
+	int i;
+
+	for (i = 0; i < k; i++) {
+		skip = mq_rx_place(b, t, d[i].len);
+		mq_rx_skip(b, t, skip);
+		t += skip;
+		mq_rx_rec(b, t, d[i].len, 0, first + i, tstamp);
+		mq_memcpy(b->data + (t & b->mask) + MQ_HDR,
+			  src->data + d[i].pos, d[i].len);
+		t += mq_rec_bytes(d[i].len);
+	}
+	mq_rx_publish(c, t, k);
+}
+
+/*
  * Copy the messages @d[0..n) of producer @src straight into consumer
  * @c's RX ring, as many as fit, if the queue allows it now.
  * Return: how many.
@@ -492,8 +517,8 @@ static int mq_rx_direct(struct mq_ring *c, const struct mq_rbuf *src,
 	struct mq_ring_enter e = { 0 };
 	struct mq_rbuf *b = &c->rx;
 	bool drained = false;
-	u64 first, bytes, tstamp;
-	int i, k = 0, err;
+	u64 first, bytes;
+	int k = 0, err;
 	u32 t, skip;
 
 	/* Bounded: a fill moves at most a ring's worth, never sleeps long. */
@@ -525,17 +550,7 @@ static int mq_rx_direct(struct mq_ring *c, const struct mq_rbuf *src,
 		k = 0;
 		goto out;
 	}
-	tstamp = ktime_get_coarse_real_ns();
-	for (t = b->ktail, i = 0; i < k; i++) {
-		skip = mq_rx_place(b, t, d[i].len);
-		mq_rx_skip(b, t, skip);
-		t += skip;
-		mq_rx_rec(b, t, d[i].len, 0, first + i, tstamp);
-		mq_memcpy(b->data + (t & b->mask) + MQ_HDR,
-			  src->data + d[i].pos, d[i].len);
-		t += mq_rec_bytes(d[i].len);
-	}
-	mq_rx_publish(c, t, k);
+	mq_rx_copy(c, src, d, k, first);
 out:
 	mutex_unlock(&c->rx_lock);
 	if (k)
@@ -584,9 +599,9 @@ static int mq_tx_fast(struct mq_ring *r, u32 tail)
 	struct mq_rbuf *b = &r->tx, *rb;
 	struct mq_queue *q = r->q;
 	struct mq_txd *d = r->txd;
-	u64 first, bytes = 0, tstamp;
+	u64 first, bytes = 0;
 	struct mq_ring *c;
-	int i, k = 0;
+	int k = 0;
 
 	if (mq_queue_is_durable(q) || list_empty(&q->rings) ||
 	    !mq_queue_maybe_empty(q))
@@ -599,7 +614,6 @@ static int mq_tx_fast(struct mq_ring *r, u32 tail)
 	if (c->closed)
 		goto out;
 	mq_rx_sync_head(c, false);
-	tstamp = ktime_get_coarse_real_ns();
 	/* Pass 1: each header read once, what fits, nothing copied yet. */
 	for (h = b->khead, t = rb->ktail; h != tail && k < MQ_TX_BATCH;) {
 		u32 pos = h & b->mask, to_end = b->size - pos, avail = tail - h;
@@ -647,17 +661,7 @@ static int mq_tx_fast(struct mq_ring *r, u32 tail)
 		k = 0;
 		goto out;
 	}
-	tstamp = ktime_get_coarse_real_ns();
-	for (t = rb->ktail, i = 0; i < k; i++) {
-		skip = mq_rx_place(rb, t, d[i].len);
-		mq_rx_skip(rb, t, skip);
-		t += skip;
-		mq_rx_rec(rb, t, d[i].len, 0, first + i, tstamp);
-		mq_memcpy(rb->data + (t & rb->mask) + MQ_HDR, b->data + d[i].pos,
-			  d[i].len);
-		t += mq_rec_bytes(d[i].len);
-	}
-	mq_rx_publish(c, t, k);
+	mq_rx_copy(c, b, d, k, first);
 	WRITE_ONCE(b->khead, h);
 out:
 	mutex_unlock(&c->rx_lock);
