@@ -1501,28 +1501,6 @@ int mq_queue_direct(struct mq_queue *q, u32 n, u64 bytes, u64 *first)
 	return err;
 }
 
-/**
- * mq_queue_wait_room - sleep until a message of @len bytes would fit
- * @q: the queue
- * @len: its length
- *
- * Return: 0 (it may fit now: try again), -ERESTARTSYS or -EIDRM.
- */
-int mq_queue_wait_room(struct mq_queue *q, size_t len)
-{
-	bool room;
-	int err;
-
-	err = wait_event_interruptible(q->pollq, ({
-		spin_lock(&q->lock);
-		room = q->dead || mq_has_room(q, len);
-		spin_unlock(&q->lock);
-		room; }));
-	if (err)
-		return err;
-	return READ_ONCE(q->dead) ? -EIDRM : 0;
-}
-
 /* Wake whoever polls or waits on @q for messages (a direct handoff). */
 void mq_queue_wake_readers(struct mq_queue *q)
 {

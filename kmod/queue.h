@@ -260,7 +260,6 @@ void mq_msgs_put(struct list_head *list);
 ssize_t mq_queue_send(struct mq_queue *q, struct iov_iter *from,
 		      bool nonblock, u64 *endp);
 int mq_queue_direct(struct mq_queue *q, u32 n, u64 bytes, u64 *first);
-int mq_queue_wait_room(struct mq_queue *q, size_t len);
 void mq_queue_wake_readers(struct mq_queue *q);
 u64 mq_queue_durable(struct mq_queue *q);
 int mq_queue_sync(struct mq_queue *q, u64 end);

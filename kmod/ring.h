@@ -8,8 +8,6 @@
 #define _MQ_RING_H
 
 #include <linux/fs.h>
-#include <linux/mm.h>
-#include <linux/poll.h>
 
 #include "queue.h"
 
