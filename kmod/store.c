@@ -7,8 +7,9 @@
  * bytes, under s->lock; they never sleep, and a message's checksum is
  * computed before, outside every lock. A commit writes the ring from the
  * first block not yet durable to the last appended byte, as bios, and
- * makes it stable (REQ_PREFLUSH | REQ_FUA, or a flush after several
- * bios); the partly filled last block is written again by the next
+ * makes it stable: REQ_FUA, or a flush after several bios. No pre-flush:
+ * every earlier commit ended stable, and the superblock and catalog carry
+ * their own. The partly filled last block is written again by the next
  * commit, its durable prefix unchanged. Group commit: a writer that must
  * wait for its record leads a commit if none is under way, committing
  * everything appended so far; otherwise it sleeps until the commit under
@@ -1089,8 +1090,9 @@ static int mq_store_commit(struct mq_store *s)
 					      round_up(to, BLK), &nbios);
 	}
 	if (bio) {
+		/* Only this commit's blocks: everything before is stable. */
 		if (nbios == 1)
-			bio->bi_opf |= REQ_PREFLUSH | REQ_FUA;
+			bio->bi_opf |= REQ_FUA;
 		if (err)
 			bio_io_error(bio);
 		else
