@@ -40,6 +40,7 @@
 struct mq_waiter {
 	struct list_head node;
 	struct task_struct *task;
+	struct mq_reading rd;	/* reader of a durable queue: its read */
 	u32 *count;		/* q->blocked_readers or q->blocked_writers */
 	struct mq_msg *msg;	/* reader: the message handed over; writer:
 				 * the message to append, NULL while it
@@ -442,16 +443,83 @@ static bool mq_lease_ok(struct mq_queue *q, const struct mq_msg *m)
 	return m->offset < q->lease;
 }
 
-/* Take the oldest message for a reader, logging the new position. */
-static void mq_take(struct mq_queue *q, struct mq_msg *m)
+/**
+ * mq_queue_consumed - where a durable queue's consumption stands
+ * @q: the queue; under q->lock
+ *
+ * Every message below was delivered: the oldest queued message's offset,
+ * or the tail, or a read in flight's, whichever is lowest.
+ * Return: the offset.
+ */
+u64 mq_queue_consumed(struct mq_queue *q)
 {
-	u64 end;
+	struct mq_msg *m = list_first_entry_or_null(&q->msgs, struct mq_msg,
+						    node);
+	u64 pos = m ? m->offset : q->tail;
+	struct mq_reading *rd;
+
+	list_for_each_entry(rd, &q->reading, node)
+		pos = min(pos, rd->offset);
+	return pos;
+}
+
+/* Log the position if it passed @before; under q->lock. */
+static void mq_log_pos(struct mq_queue *q, u64 before)
+{
+	u64 pos = mq_queue_consumed(q), end;
+
+	/* Best effort: the next position or the catalog carries it too. */
+	if (pos > before)
+		mq_store_append_pos(q->store, q->serial, MQ_REC_POS, pos, &end);
+}
+
+/*
+ * Take the oldest message for a reader; under q->lock. @rd: a read(2)
+ * that may yet fail and give the message back, so the position logged
+ * waits for mq_read_done(); NULL: delivered now (into a ring).
+ */
+static void mq_take(struct mq_queue *q, struct mq_msg *m,
+		    struct mq_reading *rd)
+{
+	u64 before = q->store ? mq_queue_consumed(q) : 0;
 
 	mq_unlink(q, m);
-	/* Best effort: the next position or the catalog carries it too. */
-	if (q->store)
-		mq_store_append_pos(q->store, q->serial, MQ_REC_POS,
-				    m->offset + 1, &end);
+	if (!q->store)
+		return;
+	if (rd) {
+		rd->offset = m->offset;
+		rd->lpos = m->lpos;
+		list_add_tail(&rd->node, &q->reading);
+		return;
+	}
+	mq_log_pos(q, before);
+}
+
+/*
+ * A read(2) is over, its message delivered or given back; under q->lock.
+ * A queue deleted meanwhile logs nothing more.
+ */
+static void mq_read_done(struct mq_queue *q, struct mq_reading *rd)
+{
+	u64 before;
+
+	if (list_empty(&rd->node))
+		return;
+	before = mq_queue_consumed(q);
+	list_del_init(&rd->node);
+	if (q->store && !q->dead)
+		mq_log_pos(q, before);
+}
+
+/* mq_read_done() from outside the lock, if the read was registered. */
+static void mq_read_end(struct mq_queue *q, struct mq_reading *rd)
+{
+	/* Only this task adds or removes rd: empty stays empty. */
+	if (list_empty(&rd->node))
+		return;
+	spin_lock(&q->lock);
+	mq_read_done(q, rd);
+	spin_unlock(&q->lock);
 }
 
 /*
@@ -477,7 +545,7 @@ static void mq_serve_readers(struct mq_queue *q, struct mq_wake *wake)
 			mq_waiter_complete(q, w, MQ_RETRY, wake);
 			continue;
 		}
-		mq_take(q, m);
+		mq_take(q, m, &w->rd);
 		w->msg = m;
 		mq_waiter_complete(q, w, 0, wake);
 	}
@@ -920,6 +988,7 @@ ssize_t mq_queue_read(struct mq_queue *q, struct iov_iter *to, bool nonblock,
 	struct mq_msg *m;
 	int err;
 
+	INIT_LIST_HEAD(&w.rd.node);
 again:
 	err = 0;
 	spin_lock(&q->lock);
@@ -939,7 +1008,7 @@ again:
 			return err;
 		goto again;
 	} else if (m) {
-		mq_take(q, m);
+		mq_take(q, m, &w.rd);
 		if (!mq_msg_resident(m)) {
 			load = q->store;
 			mq_store_get(load);
@@ -979,6 +1048,7 @@ out:
 				mq_msg_unread(q, m);
 				m = NULL;
 			}
+			mq_read_done(q, &w.rd);
 			spin_unlock(&q->lock);
 			mq_msg_free(m);
 			return err;
@@ -991,12 +1061,15 @@ out:
 			mq_serve_readers(q, &wake);
 			m = NULL;
 		}
+		mq_read_done(q, &w.rd);
 		spin_unlock(&q->lock);
 		mq_wake_up(&wake);
 		mq_msg_free(m);
 		mq_poll_wake(q, EPOLLIN | EPOLLRDNORM);
 		return -EFAULT;
 	}
+	/* Delivered: now the position may pass it. */
+	mq_read_end(q, &w.rd);
 	mq_msg_free(m);
 	mq_poll_wake(q, EPOLLOUT | EPOLLWRNORM);
 	return len;
@@ -1034,7 +1107,7 @@ int mq_queue_take(struct mq_queue *q, bool (*fits)(void *arg, u32 len),
 		if (!m || !mq_msg_resident(m) || !mq_lease_ok(q, m) ||
 		    !fits(arg, m->len))
 			break;
-		mq_take(q, m);
+		mq_take(q, m, NULL);
 		list_add_tail(&m->node, out);
 		n++;
 	}
@@ -1081,6 +1154,7 @@ static struct mq_queue *mq_queue_alloc(const char *name,
 	spin_lock_init(&q->lock);
 	INIT_LIST_HEAD(&q->msgs);
 	INIT_LIST_HEAD(&q->readers);
+	INIT_LIST_HEAD(&q->reading);
 	INIT_LIST_HEAD(&q->writers);
 	INIT_LIST_HEAD(&q->store_node);
 	init_waitqueue_head(&q->pollq);
@@ -1149,12 +1223,14 @@ static int mq_store_fits(const struct mq_limits *lim,
 
 /* Put a queue into the attached store and save the catalog; mq_reg_lock. */
 static int mq_store_add_queue(struct mq_queue *q, u32 durability,
+			      struct mq_disk_catalog *cat,
 			      struct netlink_ext_ack *extack)
 {
 	struct mq_store *s = mq_store_cur;
 	int err;
 
 	if (s->nqueues >= MQ_CAT_MAX_QUEUES) {
+		kvfree(cat);
 		NL_SET_ERR_MSG(extack, "the store's catalog is full (4096 queues)");
 		return -ENOSPC;
 	}
@@ -1168,9 +1244,12 @@ static int mq_store_add_queue(struct mq_queue *q, u32 durability,
 	spin_unlock(&q->lock);
 	list_add_tail(&q->store_node, &s->queues);
 	s->nqueues++;
-	err = mq_store_write_catalog(s, s->tail_seg, false);
+	err = mq_store_write_catalog(s, cat, s->tail_seg, false);
 	if (err) {
-		NL_SET_ERR_MSG(extack, "I/O error writing the store's catalog");
+		if (err == -ENOMEM)
+			NL_SET_ERR_MSG(extack, "out of memory for the store's catalog");
+		else
+			NL_SET_ERR_MSG(extack, "I/O error writing the store's catalog");
 		list_del_init(&q->store_node);
 		s->nqueues--;
 		spin_lock(&q->lock);
@@ -1183,13 +1262,14 @@ static int mq_store_add_queue(struct mq_queue *q, u32 durability,
 }
 
 /* Take a queue out of its store's catalog; mq_reg_lock. */
-static int mq_store_remove_queue(struct mq_queue *q)
+static int mq_store_remove_queue(struct mq_queue *q,
+				 struct mq_disk_catalog *cat)
 {
 	struct mq_store *s = q->store;
 
 	list_del_init(&q->store_node);
 	s->nqueues--;
-	return mq_store_write_catalog(s, s->tail_seg, false);
+	return mq_store_write_catalog(s, cat, s->tail_seg, false);
 }
 
 /**
@@ -1242,7 +1322,7 @@ struct mq_queue *mq_queue_create(const char *name,
 	if (err)
 		goto err_unlock;
 	if (mq_durable(durability)) {
-		err = mq_store_add_queue(q, durability, extack);
+		err = mq_store_add_queue(q, durability, NULL, extack);
 		if (err) {
 			xa_erase(&mq_queues, q->id);
 			mq_reg_changed();
@@ -1265,7 +1345,8 @@ err_unlock:
  * mq_reg_lock. @forget: take it out of its store too (a delete; not a
  * detach, which keeps it on disk).
  */
-static void __mq_queue_delete(struct mq_queue *q, bool forget)
+static void __mq_queue_delete(struct mq_queue *q, bool forget,
+			      struct mq_disk_catalog *cat)
 {
 	struct mq_wake wake = { 0 };
 	LIST_HEAD(doomed);
@@ -1273,12 +1354,13 @@ static void __mq_queue_delete(struct mq_queue *q, bool forget)
 	xa_erase(&mq_queues, q->id);
 	mq_reg_changed();
 	mq_observer->removed(q);
-	if (q->store && !list_empty(&q->store_node)) {
-		if (forget) {
-			if (mq_store_remove_queue(q))
-				pr_warn("queue %s: deleted, but the store's catalog could not be written: it comes back on the next attach\n",
-					q->name);
-		} else {
+	if (q->store && !list_empty(&q->store_node) && forget) {
+		if (mq_store_remove_queue(q, cat))
+			pr_warn("queue %s: deleted, but the store's catalog could not be written: it comes back on the next attach\n",
+				q->name);
+	} else {
+		kvfree(cat);
+		if (q->store && !list_empty(&q->store_node)) {
 			list_del_init(&q->store_node);
 			q->store->nqueues--;
 		}
@@ -1311,16 +1393,24 @@ static void __mq_queue_delete(struct mq_queue *q, bool forget)
  * Its messages are dropped, every waiter wakes with -EIDRM, and open fds
  * keep the (dead) queue alive until they are closed.
  *
- * Return: 0, or -ENOENT if it was deleted already.
+ * Return: 0, -ENOENT if it was deleted already, or -ENOMEM (a durable
+ * queue: no memory for the store's catalog; nothing changed).
  */
 int mq_queue_delete(struct mq_queue *q)
 {
+	struct mq_disk_catalog *cat = NULL;
 	int err = -ENOENT;
 
 	mutex_lock(&mq_reg_lock);
 	if (xa_load(&mq_queues, q->id) == q) {
-		__mq_queue_delete(q, true);
 		err = 0;
+		if (q->store) {
+			cat = mq_store_catalog_alloc(q->store, 0);
+			if (!cat)
+				err = -ENOMEM;
+		}
+		if (!err)
+			__mq_queue_delete(q, true, cat);
 	}
 	mutex_unlock(&mq_reg_lock);
 	return err;
@@ -1328,6 +1418,7 @@ int mq_queue_delete(struct mq_queue *q)
 
 /* The durability part of mq_queue_set(); under mq_reg_lock. */
 static int mq_queue_set_durability(struct mq_queue *q, u32 dur, u32 new_dur,
+				   struct mq_disk_catalog *cat,
 				   struct netlink_ext_ack *extack)
 {
 	struct mq_store *s = q->store;
@@ -1336,13 +1427,13 @@ static int mq_queue_set_durability(struct mq_queue *q, u32 dur, u32 new_dur,
 	if (!mq_durable(dur) && !mq_durable(new_dur))
 		return 0;
 	if (!mq_durable(dur)) {
-		err = mq_store_add_queue(q, new_dur, extack);
+		err = mq_store_add_queue(q, new_dur, cat, extack);
 		if (err)
 			NL_SET_ERR_MSG(extack, "change made, but not saved in the store");
 		return err;
 	}
 	if (!mq_durable(new_dur)) {
-		err = mq_store_remove_queue(q);
+		err = mq_store_remove_queue(q, cat);
 		spin_lock(&q->lock);
 		q->store = NULL;
 		q->durability = new_dur;
@@ -1352,7 +1443,7 @@ static int mq_queue_set_durability(struct mq_queue *q, u32 dur, u32 new_dur,
 		spin_lock(&q->lock);
 		q->durability = new_dur;
 		spin_unlock(&q->lock);
-		err = mq_store_write_catalog(s, s->tail_seg, false);
+		err = mq_store_write_catalog(s, cat, s->tail_seg, false);
 	}
 	if (err)
 		NL_SET_ERR_MSG(extack, "change made, but the store's catalog could not be written");
@@ -1378,6 +1469,7 @@ static int mq_queue_set_durability(struct mq_queue *q, u32 dur, u32 new_dur,
 int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
 		 struct netlink_ext_ack *extack, bool *applied)
 {
+	struct mq_disk_catalog *cat = NULL;
 	struct mq_wake wake = { 0 };
 	void *prepared = NULL;
 	struct mq_limits lim;
@@ -1429,6 +1521,16 @@ int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
 		err = -ERANGE;
 		goto out;
 	}
+	if (mq_durable(dur) || mq_durable(new_dur)) {
+		/* Taken now: once the change is made it must be saved. */
+		cat = mq_store_catalog_alloc(mq_durable(dur) ? q->store :
+					     mq_store_cur, !mq_durable(dur));
+		if (!cat) {
+			NL_SET_ERR_MSG(extack, "no memory for the catalog; nothing changed");
+			err = -ENOMEM;
+			goto out;
+		}
+	}
 	/* Other changes are serialised by mq_reg_lock: the access is stable. */
 	access_changed = ((p->set & MQ_P_MODE) && (p->mode & 0777) != mode) ||
 			 ((p->set & MQ_P_UID) && !uid_eq(p->uid, uid)) ||
@@ -1460,10 +1562,13 @@ int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
 			NL_SET_ERR_MSG(extack,
 				       "change made, but the device node could not be recreated");
 	}
-	if (!err)
-		err = mq_queue_set_durability(q, dur, new_dur, extack);
+	if (!err) {
+		err = mq_queue_set_durability(q, dur, new_dur, cat, extack);
+		cat = NULL;
+	}
 out:
 	mutex_unlock(&mq_reg_lock);
+	kvfree(cat);
 	return err;
 }
 
@@ -1661,7 +1766,7 @@ static int __mq_queue_store_reclaim(struct mq_store *s)
 	}
 	if (oldest <= s->tail_seg)
 		return 0;
-	return mq_store_write_catalog(s, oldest, false);
+	return mq_store_write_catalog(s, NULL, oldest, false);
 }
 
 /**
@@ -1869,10 +1974,11 @@ fail_unregister:
 	/* All or nothing: what is not registered would vanish from disk. */
 	list_for_each_entry(r, &restored, node)
 		if (r->q->store)
-			__mq_queue_delete(r->q, false);
+			__mq_queue_delete(r->q, false, NULL);
 	mutex_unlock(&mq_reg_lock);
 	mq_restore_free(&restored);
-	mq_store_close(s, false);
+	/* Nothing was saved: a store that was clean still is. */
+	mq_store_close(s, s->was_clean);
 	return err;
 fail_unlock:
 	mutex_unlock(&mq_reg_lock);
@@ -1888,11 +1994,12 @@ fail:
  * @extack: where to say why it failed
  *
  * Its queues are flushed, saved and go away; they come back on attach.
- * Return: 0, -ENODEV or -EBUSY.
+ * Return: 0, -ENODEV, -EBUSY or -ENOMEM (still attached).
  */
 int mq_queue_store_detach(bool force, struct netlink_ext_ack *extack)
 {
 	struct mq_queue *q, *tmp;
+	struct mq_disk_catalog *cat;
 	struct mq_store *s;
 	bool clean;
 
@@ -1910,12 +2017,19 @@ int mq_queue_store_detach(bool force, struct netlink_ext_ack *extack)
 			return -EBUSY;
 		}
 	}
+	/* Before anything is done: a detach without memory changes nothing. */
+	cat = mq_store_catalog_alloc(s, 0);
+	if (!cat && !force) {
+		mutex_unlock(&mq_reg_lock);
+		NL_SET_ERR_MSG(extack, "out of memory for the store's catalog; still attached");
+		return -ENOMEM;
+	}
 	mq_store_commit_all(s);
-	clean = !mq_store_write_catalog(s, s->tail_seg, true);
+	clean = !mq_store_write_catalog(s, cat, s->tail_seg, true);
 	if (!clean)
 		pr_err("%s: cannot write the catalog at detach\n", s->path);
 	list_for_each_entry_safe(q, tmp, &s->queues, store_node)
-		__mq_queue_delete(q, false);
+		__mq_queue_delete(q, false, NULL);
 	mq_store_cur = NULL;
 	mutex_unlock(&mq_reg_lock);
 	if (!force)	/* at unload, the family is gone */
@@ -1949,7 +2063,7 @@ void mq_queue_exit(void)
 
 	mutex_lock(&mq_reg_lock);
 	xa_for_each(&mq_queues, id, q)
-		__mq_queue_delete(q, false);
+		__mq_queue_delete(q, false, NULL);
 	mutex_unlock(&mq_reg_lock);
 	xa_destroy(&mq_queues);
 }

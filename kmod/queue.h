@@ -140,9 +140,24 @@ struct mq_queue {
 	u64 lease_pending;		/* ... once lease_end is durable */
 	u64 lease_end;
 	u64 redelivered;		/* queued messages flagged so */
+	struct list_head reading;	/* struct mq_reading: reads in flight */
 	u64 resident_bytes;		/* payload in memory */
 	struct mq_msg *evict_next;	/* where eviction goes on, or NULL */
 };
+
+/*
+ * A read(2) in flight on a durable queue: its message is out of the
+ * queue, not yet delivered, and comes back if the copy fails. Until it is
+ * over, the position logged for the queue stays at or below @offset, and
+ * the log keeps @lpos's segment.
+ */
+struct mq_reading {
+	struct list_head node;		/* in q->reading, or empty */
+	u64 offset;
+	u64 lpos;
+};
+
+u64 mq_queue_consumed(struct mq_queue *q);
 
 /* A consistent copy of a queue's state, for MQ_IOC_INFO and netlink. */
 struct mq_queue_snapshot {

@@ -137,12 +137,16 @@ static u32 mq_super_crc(const struct mq_disk_super *sb)
 	return mq_crc(~0U, &tmp, sizeof(tmp));
 }
 
+/* With s->sb_buf, taken at attach, it needs no memory: detach cannot fail. */
 static int mq_super_write(struct mq_store *s, u32 flags)
 {
-	struct mq_disk_super *sb;
+	struct mq_disk_super *sb = s->sb_buf;
 	int err;
 
-	sb = kzalloc(BLK, GFP_KERNEL);
+	if (sb)
+		memset(sb, 0, BLK);
+	else
+		sb = kzalloc(BLK, GFP_KERNEL);
 	if (!sb)
 		return -ENOMEM;
 	memcpy(sb->magic, MQ_SUPER_MAGIC, sizeof(sb->magic));
@@ -160,7 +164,8 @@ static int mq_super_write(struct mq_store *s, u32 flags)
 			 ((s->sb_gen + 1) & 1) * BLK, sb, BLK);
 	if (!err)
 		s->sb_gen++;
-	kfree(sb);
+	if (sb != s->sb_buf)
+		kfree(sb);
 	return err;
 }
 
@@ -190,13 +195,11 @@ static int mq_super_check(const struct mq_disk_super *sb, u64 dev_bytes)
 static void mq_cat_fill_entry(struct mq_disk_queue *dq, struct mq_queue *q,
 			      bool final)
 {
-	struct mq_msg *m;
-
 	memset(dq, 0, sizeof(*dq));
 	spin_lock(&q->lock);
-	m = list_first_entry_or_null(&q->msgs, struct mq_msg, node);
 	dq->serial = cpu_to_le64(q->serial);
-	dq->head = cpu_to_le64(m ? m->offset : q->tail);
+	/* Reads in flight may yet give their messages back. */
+	dq->head = cpu_to_le64(mq_queue_consumed(q));
 	dq->tail = cpu_to_le64(q->tail);
 	/* At detach nothing is being read: what is queued was not read. */
 	dq->lease = final ? dq->head :
@@ -213,28 +216,60 @@ static void mq_cat_fill_entry(struct mq_disk_queue *dq, struct mq_queue *q,
 	strscpy(dq->name, q->name, sizeof(dq->name));
 }
 
+static size_t mq_cat_bytes(u32 nqueues)
+{
+	return round_up(sizeof(struct mq_disk_catalog) +
+			(size_t)nqueues * sizeof(struct mq_disk_queue), BLK);
+}
+
+/**
+ * mq_store_catalog_alloc - memory for the next catalog write
+ * @s: the store
+ * @extra: queues that will be added before the write
+ *
+ * A change that must be saved takes it first, so that no memory is
+ * needed once the change is made. Under mq_reg_lock.
+ * Return: a buffer for mq_store_write_catalog(), or NULL.
+ */
+struct mq_disk_catalog *mq_store_catalog_alloc(struct mq_store *s, u32 extra)
+{
+	struct mq_disk_catalog *cat;
+
+	cat = kvzalloc(mq_cat_bytes(s->nqueues + extra), GFP_KERNEL);
+	if (cat)	/* how many it has room for, until it is filled */
+		cat->count = cpu_to_le32(s->nqueues + extra);
+	return cat;
+}
+
 /**
  * mq_store_write_catalog - write every durable queue's definition and
  * position, and where the log starts, to the older catalog copy
  * @s: the store
+ * @cat: from mq_store_catalog_alloc(), or NULL to allocate here; freed
  * @log_tail: the oldest segment still needed
  * @final: at detach: no reads are in flight
  *
  * Called with mq_reg_lock held (it guards s->queues). Return: 0 or errno.
  */
-int mq_store_write_catalog(struct mq_store *s, u64 log_tail, bool final)
+int mq_store_write_catalog(struct mq_store *s, struct mq_disk_catalog *cat,
+			   u64 log_tail, bool final)
 {
-	struct mq_disk_catalog *cat;
 	struct mq_disk_queue *dq;
 	struct mq_queue *q;
 	size_t len;
 	u32 n = 0, crc;
 	int slot = !s->cat_slot, err;
 
-	len = round_up(sizeof(*cat) + (size_t)s->nqueues * sizeof(*dq), BLK);
-	cat = kvzalloc(len, GFP_KERNEL);
+	if (cat && WARN_ON_ONCE(le32_to_cpu(cat->count) < s->nqueues)) {
+		kvfree(cat);
+		cat = NULL;
+	}
+	if (!cat)
+		cat = mq_store_catalog_alloc(s, 0);
 	if (!cat)
 		return -ENOMEM;
+	len = mq_cat_bytes(s->nqueues);
+	memset(cat, 0, len);
 	dq = (void *)cat + sizeof(*cat);
 	list_for_each_entry(q, &s->queues, store_node)
 		mq_cat_fill_entry(&dq[n++], q, final);
@@ -400,11 +435,11 @@ int mq_store_format(const char *path, u32 seg_size,
 	INIT_LIST_HEAD(&s->queues);
 	spin_lock_init(&s->lock);
 	s->cat_slot = 1;
-	err = mq_store_write_catalog(s, 0, true);	/* slot 0 */
+	err = mq_store_write_catalog(s, NULL, 0, true);	/* slot 0 */
 	if (err)
 		goto io_err;
 	s->cat_slot = 0;
-	err = mq_store_write_catalog(s, 0, true);	/* slot 1, generation 2 */
+	err = mq_store_write_catalog(s, NULL, 0, true);	/* slot 1, generation 2 */
 	if (err)
 		goto io_err;
 	s->sb_gen = 0;
@@ -437,6 +472,7 @@ static void mq_store_release(struct kref *ref)
 				__free_page(s->ring[i]);
 		kvfree(s->ring);
 	}
+	kfree(s->sb_buf);
 	kfree(s);
 }
 
@@ -485,6 +521,11 @@ struct mq_store *mq_store_open(const char *path, u32 flush_ms,
 	s->flush_ms = flush_ms ?: 50;
 	strscpy(s->path, path, sizeof(s->path));
 	s->pos_lpos = U64_MAX;
+	s->sb_buf = kmalloc(BLK, GFP_KERNEL);
+	if (!s->sb_buf) {
+		err = -ENOMEM;
+		goto fail;
+	}
 
 	s->bdev = mq_bdev_open(path, s, extack);
 	if (IS_ERR(s->bdev)) {
@@ -599,6 +640,7 @@ fail:
 	}
 	if (s->bdev)
 		blkdev_put(s->bdev, FMODE_STORE);
+	kfree(s->sb_buf);
 	kfree(s);
 	return ERR_PTR(err);
 }
@@ -1404,7 +1446,8 @@ void mq_store_abort(struct mq_store *s)
 /**
  * mq_store_close - flush, mark clean and release the device
  * @s: the store; its queues are gone from the registry
- * @clean: the caller has written the final catalog: mark the store clean
+ * @clean: the final catalog is written (or nothing changed since the last
+ *	one): mark the store clean
  *
  * Drops the attach reference.
  */
@@ -1464,10 +1507,12 @@ void mq_store_stats(struct mq_store *s, struct mq_store_stats *st)
  * @s: the store
  * @q: a durable queue
  *
- * Return: the segment of its oldest queued message, or U64_MAX.
+ * Return: the segment of its oldest queued message, or of a message being
+ * read, or U64_MAX.
  */
 u64 mq_store_oldest_needed(struct mq_store *s, struct mq_queue *q)
 {
+	struct mq_reading *rd;
 	struct mq_msg *m;
 	u64 k = U64_MAX;
 
@@ -1475,6 +1520,9 @@ u64 mq_store_oldest_needed(struct mq_store *s, struct mq_queue *q)
 	m = list_first_entry_or_null(&q->msgs, struct mq_msg, node);
 	if (m)
 		k = m->lpos / s->seg_size;
+	/* A read in flight may be loading its message from the log. */
+	list_for_each_entry(rd, &q->reading, node)
+		k = min(k, rd->lpos / s->seg_size);
 	spin_unlock(&q->lock);
 	return k;
 }

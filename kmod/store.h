@@ -38,6 +38,7 @@ struct mq_store {
 	u64 epoch;			/* this attach's: the superblock generation */
 	bool was_clean;
 	bool detached;
+	void *sb_buf;			/* a block for superblock writes */
 	u32 flush_ms;
 
 	atomic64_t resident;		/* durable payload bytes in memory */
@@ -145,7 +146,9 @@ int mq_store_append_pos(struct mq_store *s, u64 serial, u16 type,
 int mq_store_wait(struct mq_store *s, u64 end);
 int mq_store_wait_writer(struct mq_store *s, u64 end);
 int mq_store_commit_all(struct mq_store *s);
-int mq_store_write_catalog(struct mq_store *s, u64 log_tail, bool final);
+struct mq_disk_catalog *mq_store_catalog_alloc(struct mq_store *s, u32 extra);
+int mq_store_write_catalog(struct mq_store *s, struct mq_disk_catalog *cat,
+			   u64 log_tail, bool final);
 void mq_store_stats(struct mq_store *s, struct mq_store_stats *st);
 
 /* The log position after a message's record. */

@@ -11,6 +11,7 @@
  * harness gives every VM a fresh sparse disk). Everything on it is lost.
  */
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <linux/fs.h>
 #include <linux/mq_store.h>
@@ -350,6 +351,42 @@ TEST_F(store, persists_across_detach)
 	ASSERT_EQ(0, store_attach(&self->nl, NULL));
 	EXPECT_FALSE(mqt_exists(&self->nl, a));
 	EXPECT_TRUE(mqt_exists(&self->nl, s));
+}
+
+/*
+ * A read that fails (here EFAULT: a bad buffer) gives its message back,
+ * and the position saved must not pass it: it was never delivered.
+ */
+TEST_F(store, failed_read_keeps_its_place)
+{
+	struct mq_info info;
+	char q[64];
+	void *bad;
+	int fd;
+
+	SKIP_NO_DEV();
+	MQT_NAME(q, "efault");
+	ASSERT_EQ(0, add_durable(&self->nl, q, MQ_DURABILITY_SYNC, 70000, 100,
+				 0, NULL));
+	ASSERT_EQ(0, write_msgs(q, 0, 3));
+	bad = mmap(NULL, 72 << 10, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, bad);
+	fd = mqt_open(q, O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, read(fd, bad, 70000));
+	EXPECT_EQ(EFAULT, errno);
+	munmap(bad, 72 << 10);
+	ASSERT_EQ(0, mqt_info(fd, &info));
+	EXPECT_EQ(3, info.depth_msgs);
+	EXPECT_EQ(0, info.head_offset);
+	close(fd);
+	ASSERT_EQ(0, store_detach(&self->nl));
+	ASSERT_EQ(0, store_attach(&self->nl, NULL));
+	ASSERT_EQ(0, queue_info(q, &info));
+	EXPECT_EQ(3, info.depth_msgs);
+	EXPECT_EQ(0, info.head_offset);
+	EXPECT_EQ(0, info.redelivered);
+	EXPECT_EQ(3, read_msgs(q, 0, 3, 0));
 }
 
 TEST_F(store, durability_changes)
