@@ -11,6 +11,13 @@
  *   each_allocation_once: every call made again and again, its 1st, 2nd,
  *     3rd ... allocation failed (/proc/thread-self/fail-nth) until it
  *     makes no more.
+ *   store_10pct, store_nth: the same on a sync queue in the store (on the
+ *     scratch disk, $MQT_STORE_DEV, default /dev/vda), with the store's
+ *     own calls added: detach and attach again (the queue and its
+ *     messages must come back whole, none flagged redelivered, or the
+ *     call must fail and leave the store as it was), and store show. The
+ *     store's memory cache is off (cache_mb 0), so reads load each
+ *     message back from the disk.
  *
  * Every failed call must return a clean errno (ENOMEM, or ENOBUFS where
  * netlink drops a request or its answer), nothing else; after each call
@@ -32,12 +39,14 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <linux/mq_store.h>
 
 #include "mqtest.h"
 #include "kselftest_harness.h"
 
 #define FSLAB	"/sys/kernel/debug/failslab/"
 #define FPAGE	"/sys/kernel/debug/fail_page_alloc/"
+#define CACHE_MB	"/sys/module/mq/parameters/cache_mb"
 #define BUDGET	1000000000L	/* "times": counts down per injected fault */
 
 #define MAX_MSG		65536
@@ -55,7 +64,8 @@ static const char *const knobs[] = {
 
 enum op {
 	OP_NEW, OP_OPEN, OP_WRITE, OP_WRITEV, OP_READ, OP_READ_SHORT, OP_POLL,
-	OP_EPOLL, OP_INFO, OP_SET_CAP, OP_SET_MODE, OP_GET, OP_DEL, NOPS
+	OP_EPOLL, OP_INFO, OP_SET_CAP, OP_SET_MODE, OP_GET, OP_DEL,
+	OP_DETACH, OP_ATTACH, OP_STORE_GET, NOPS
 };
 /* The mix of a round, after its create and open. */
 static const enum op mix[] = {
@@ -63,9 +73,16 @@ static const enum op mix[] = {
 	OP_READ, OP_READ_SHORT, OP_POLL, OP_EPOLL, OP_INFO, OP_GET, OP_SET_CAP,
 	OP_SET_MODE, OP_POLL,
 };
+/* With a store: the same, and its own calls. */
+static const enum op mix_store[] = {
+	OP_WRITE, OP_WRITE, OP_WRITE, OP_WRITE, OP_WRITEV, OP_READ, OP_READ,
+	OP_READ, OP_READ_SHORT, OP_POLL, OP_EPOLL, OP_INFO, OP_GET, OP_SET_CAP,
+	OP_SET_MODE, OP_POLL, OP_DETACH, OP_STORE_GET,
+};
 static const char *const op_names[NOPS] = {
 	"create", "open", "write", "writev", "read", "read-short", "poll",
-	"epoll", "info", "set-cap", "set-mode", "get", "delete",
+	"epoll", "info", "set-cap", "set-mode", "get", "delete", "detach",
+	"attach", "store-get",
 };
 
 struct counts {
@@ -103,17 +120,34 @@ FIXTURE(faults) {
 	struct counts c;
 	struct model m;
 	char *buf, *rbuf;
+	char cache_mb[32];	/* the store variants: its value before */
+	bool attached;		/* the store variants attached the store */
 };
 
 FIXTURE_VARIANT(faults) {
 	int percent;		/* 0: the fail-nth sweep */
 	int rounds;
 	int seconds;		/* stop starting rounds after this long */
+	bool store;		/* a sync queue in the store */
 };
 
 FIXTURE_VARIANT_ADD(faults, pct1) { .percent = 1, .rounds = 60, .seconds = 60 };
 FIXTURE_VARIANT_ADD(faults, pct10) { .percent = 10, .rounds = 60, .seconds = 60 };
 FIXTURE_VARIANT_ADD(faults, nth) { .percent = 0 };
+FIXTURE_VARIANT_ADD(faults, store_pct10) {
+	.percent = 10, .rounds = 30, .seconds = 60, .store = true,
+};
+FIXTURE_VARIANT_ADD(faults, store_nth) { .percent = 0, .store = true };
+
+/* The variant's queues are sync, in the store. */
+static bool durable;
+
+static const char *store_dev(void)
+{
+	const char *d = getenv("MQT_STORE_DEV");
+
+	return d ? d : "/dev/vda";
+}
 
 static int put_str(const char *path, const char *val)
 {
@@ -148,6 +182,34 @@ static long get_long(const char *path)
 	char buf[32];
 
 	return get_str(path, buf, sizeof(buf)) ? -1 : strtol(buf, NULL, 0);
+}
+
+static int store_req(FIXTURE_DATA(faults) *self, uint8_t cmd, bool faulty,
+		     int *how, struct mqt_reply *r);
+
+/* A fresh store on the scratch disk, its memory cache off. */
+static void store_setup(struct __test_metadata *_metadata,
+			FIXTURE_DATA(faults) *self)
+{
+	struct mqt_reply r;
+	int how;
+
+	if (access(store_dev(), R_OK | W_OK)) {
+		snprintf(self->skip, sizeof(self->skip), "no scratch disk %s",
+			 store_dev());
+		return;
+	}
+	ASSERT_EQ(0, get_str(CACHE_MB, self->cache_mb, sizeof(self->cache_mb)));
+	ASSERT_EQ(0, put_str(CACHE_MB, "0"));
+	store_req(self, MQ_CMD_STORE_DETACH, false, &how, &r);
+	mqt_reply_free(&r);
+	ASSERT_EQ(0, store_req(self, MQ_CMD_STORE_FORMAT, false, &how, &r))
+		TH_LOG("format %s: %s", store_dev(), r.extack);
+	mqt_reply_free(&r);
+	ASSERT_EQ(0, store_req(self, MQ_CMD_STORE_ATTACH, false, &how, &r))
+		TH_LOG("attach %s: %s", store_dev(), r.extack);
+	mqt_reply_free(&r);
+	self->attached = true;
 }
 
 FIXTURE_SETUP(faults)
@@ -213,6 +275,9 @@ FIXTURE_SETUP(faults)
 #undef KNOB
 	}
 	self->seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
+	durable = variant->store;
+	if (durable)
+		store_setup(_metadata, self);
 }
 
 FIXTURE_TEARDOWN(faults)
@@ -233,6 +298,17 @@ FIXTURE_TEARDOWN(faults)
 			put_str(knobs[i], self->saved[i]);
 	put_str(FSLAB "probability", self->saved[0]);
 	put_str(FPAGE "probability", self->saved[7]);
+	if (self->attached) {
+		struct mqt_reply r;
+		int how;
+
+		if (self->m.fd >= 0)
+			close(self->m.fd);
+		store_req(self, MQ_CMD_STORE_DETACH, false, &how, &r);
+		mqt_reply_free(&r);
+	}
+	if (self->cache_mb[0])
+		put_str(CACHE_MB, self->cache_mb);
 }
 
 /* ---- failures on, for one system call ---- */
@@ -397,6 +473,37 @@ static struct nl_msg *req(FIXTURE_DATA(faults) *self, uint8_t cmd)
 
 	nla_put_string(msg, MQ_A_QUEUE_NAME, self->m.name);
 	return msg;
+}
+
+static int store_req(FIXTURE_DATA(faults) *self, uint8_t cmd, bool faulty,
+		     int *how, struct mqt_reply *r)
+{
+	struct nl_msg *msg = mqt_msg(&self->nl, cmd, 0);
+
+	if (cmd == MQ_CMD_STORE_FORMAT || cmd == MQ_CMD_STORE_ATTACH)
+		nla_put_string(msg, MQ_A_STORE_PATH, store_dev());
+	/*
+	 * The smallest segments: recovery reads the log a segment at a
+	 * time, and an attach's allocations (the pages of that buffer among
+	 * them) must stay few enough for the fail-nth sweep.
+	 */
+	if (cmd == MQ_CMD_STORE_FORMAT)
+		nla_put_u32(msg, MQ_A_STORE_SEGMENT_SIZE, 1 << 20);
+	return flt_nl(self, msg, r, faulty, how);
+}
+
+/* The truth, without failures: is the store attached. */
+static bool store_attached(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(faults) *self)
+{
+	struct mqt_reply r;
+	int err, how;
+
+	err = store_req(self, MQ_CMD_STORE_GET, false, &how, &r);
+	mqt_reply_free(&r);
+	EXPECT_EQ(NL_DONE, how);
+	EXPECT_TRUE(err == 0 || err == -ENODEV) TH_LOG("store get: %s", strerror(-err));
+	return !err;
 }
 
 /* The truth, without failures: does it exist, with which settings. */
@@ -622,6 +729,8 @@ static void do_create(struct __test_metadata *_metadata,
 	nla_put_u32(msg, MQ_A_QUEUE_MAX_MSG, MAX_MSG);
 	nla_put_u32(msg, MQ_A_QUEUE_CAP_MSGS, CAP_MSGS);
 	nla_put_u32(msg, MQ_A_QUEUE_MODE, 0600);
+	if (durable)
+		nla_put_u32(msg, MQ_A_QUEUE_DURABILITY, MQ_DURABILITY_SYNC);
 	err = flt_nl(self, msg, &r, faulty, &how);
 	mqt_reply_free(&r);
 	count(self, OP_NEW, err, -err);
@@ -934,6 +1043,113 @@ static void do_delete(struct __test_metadata *_metadata,
 	m->fd = -1;
 }
 
+/* store show: its answer carries the state, and the store stays ok */
+static void do_store_get(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(faults) *self)
+{
+	struct nlattr *tb[MQ_SSTAT_MAX + 1];
+	struct mqt_reply r;
+	int err, how;
+
+	err = store_req(self, MQ_CMD_STORE_GET, true, &how, &r);
+	count(self, OP_STORE_GET, err, -err);
+	if (how == NL_LOST)
+		self->c.lost_acks++;
+	ASSERT_TRUE(!err || clean_errno(-err))
+		TH_LOG("store get: %s (%s)", strerror(-err), r.extack);
+	if (!err) {
+		ASSERT_NE(NULL, r.tb[MQ_A_STORE_INFO]);
+		ASSERT_EQ(0, nla_parse_nested(tb, MQ_SSTAT_MAX,
+					      r.tb[MQ_A_STORE_INFO], NULL));
+		ASSERT_NE(NULL, tb[MQ_SSTAT_STATE]);
+		EXPECT_EQ(MQ_STORE_OK, nla_get_u32(tb[MQ_SSTAT_STATE]))
+			TH_LOG("the store is degraded");
+	}
+	mqt_reply_free(&r);
+}
+
+/*
+ * Detach the store and attach it again, failures on for either call. A
+ * detach either fails and leaves the store and the queue as they were,
+ * or saves them: then the queue is gone until an attach, which either
+ * fails and creates nothing, or brings the queue back whole: its
+ * settings, its messages in order (checked as they are read), none
+ * flagged redelivered (a clean detach saved every position), and
+ * counters that start again from what it holds.
+ */
+static void do_reattach(struct __test_metadata *_metadata,
+			FIXTURE_DATA(faults) *self, bool faulty_detach,
+			bool faulty_attach)
+{
+	struct model *m = &self->m;
+	struct mqt_reply r;
+	struct mq_info info;
+	int err, how, fd;
+	bool attached;
+
+	close(m->fd);
+	m->fd = -1;
+	err = store_req(self, MQ_CMD_STORE_DETACH, faulty_detach, &how, &r);
+	count(self, OP_DETACH, err, -err);
+	if (how == NL_LOST)
+		self->c.lost_acks++;
+	ASSERT_TRUE(!err || clean_errno(-err))
+		TH_LOG("detach: %s (%s)", strerror(-err), r.extack);
+	mqt_reply_free(&r);
+	attached = store_attached(_metadata, self);
+	if (how != NL_LOST)
+		ASSERT_EQ(!!err, attached) TH_LOG("detach said %d", err);
+	if (attached) {
+		/* Still attached: the queue is as it was. */
+		fd = mqt_open(m->name, O_RDWR | O_NONBLOCK);
+		ASSERT_LE(0, fd) TH_LOG("open after a failed detach: %s", strerror(errno));
+		m->fd = fd;
+		verify(_metadata, self, "failed detach");
+		return;
+	}
+	/* Saved and gone, node and all. */
+	ASSERT_EQ(-ENOENT, lookup(_metadata, self, &r));
+	mqt_reply_free(&r);
+	m->exists = false;
+	node_check(_metadata, self, "detach", err);
+
+	err = store_req(self, MQ_CMD_STORE_ATTACH, faulty_attach, &how, &r);
+	count(self, OP_ATTACH, err, -err);
+	if (how == NL_LOST)
+		self->c.lost_acks++;
+	ASSERT_TRUE(!err || clean_errno(-err))
+		TH_LOG("attach: %s (%s)", strerror(-err), r.extack);
+	mqt_reply_free(&r);
+	attached = store_attached(_metadata, self);
+	if (how != NL_LOST)
+		ASSERT_EQ(!err, attached) TH_LOG("attach said %d", err);
+	if (!attached) {
+		/* Nothing attached, nothing created. */
+		ASSERT_EQ(-ENOENT, lookup(_metadata, self, &r));
+		mqt_reply_free(&r);
+		node_check(_metadata, self, "failed attach", err);
+		ASSERT_EQ(0, store_req(self, MQ_CMD_STORE_ATTACH, false, &how, &r))
+			TH_LOG("attach after a failed one: %s", r.extack);
+		mqt_reply_free(&r);
+	}
+	ASSERT_EQ(0, lookup(_metadata, self, &r)) TH_LOG("the queue did not come back");
+	m->id = nla_get_u32(r.tb[MQ_A_QUEUE_ID]);
+	mqt_reply_free(&r);
+	m->exists = true;
+	fd = mqt_open(m->name, O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, fd) TH_LOG("open after attach: %s", strerror(errno));
+	m->fd = fd;
+	ASSERT_EQ(0, mqt_info(fd, &info));
+	EXPECT_EQ(0, info.redelivered);
+	EXPECT_EQ(0, info.next_flags & MQ_MSG_REDELIVERED);
+	EXPECT_EQ(MQ_DURABILITY_SYNC, info.durability);
+	m->in = m->n;
+	m->out = 0;
+	m->bytes_in = m->bytes;
+	m->bytes_out = 0;
+	verify(_metadata, self, "attach");
+}
+
 static void new_model(FIXTURE_DATA(faults) *self, int round)
 {
 	memset(&self->m, 0, sizeof(self->m));
@@ -989,7 +1205,9 @@ static void random_rounds(struct __test_metadata *_metadata,
 		do_open(_metadata, self);
 		verify(_metadata, self, "open");
 		for (k = 0; k < 40; k++) {
-			enum op op = mix[rand_r(&self->seed) % ARRAY_SIZE(mix)];
+			enum op op = durable ?
+				mix_store[rand_r(&self->seed) % ARRAY_SIZE(mix_store)] :
+				mix[rand_r(&self->seed) % ARRAY_SIZE(mix)];
 
 			switch (op) {
 			case OP_WRITE:
@@ -1016,6 +1234,12 @@ static void random_rounds(struct __test_metadata *_metadata,
 			case OP_SET_MODE:
 				do_set(_metadata, self, op == OP_SET_MODE);
 				break;
+			case OP_DETACH:
+				do_reattach(_metadata, self, true, true);
+				break;
+			case OP_STORE_GET:
+				do_store_get(_metadata, self);
+				break;
 			default:
 				ASSERT_TRUE(false);
 			}
@@ -1024,7 +1248,8 @@ static void random_rounds(struct __test_metadata *_metadata,
 		do_delete(_metadata, self, true);
 	}
 	take_counts(self, &self->c.injected_slab, &self->c.injected_page);
-	snprintf(what, sizeof(what), "%d%%, %d rounds", variant->percent, round);
+	snprintf(what, sizeof(what), "%s%d%%, %d rounds",
+		 durable ? "store, " : "", variant->percent, round);
 	report(self, what);
 	EXPECT_EQ(0, self->c.node_bugs) TH_LOG("device nodes went wrong: see node_check()");
 	EXPECT_LT(0, self->c.injected_slab) TH_LOG("no failslab fault was injected");
@@ -1035,15 +1260,34 @@ static void random_rounds(struct __test_metadata *_metadata,
  * ... until it makes fewer allocations than that. @setup puts the queue in
  * the state the call needs; @call makes it once, failures armed.
  */
+static int sweep_every(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(faults) *self, const char *what,
+		       void (*setup)(struct __test_metadata *, FIXTURE_DATA(faults) *),
+		       void (*call)(struct __test_metadata *, FIXTURE_DATA(faults) *),
+		       int step);
+
 static int sweep(struct __test_metadata *_metadata, FIXTURE_DATA(faults) *self,
 		 const char *what,
 		 void (*setup)(struct __test_metadata *, FIXTURE_DATA(faults) *),
 		 void (*call)(struct __test_metadata *, FIXTURE_DATA(faults) *))
 {
-	int n;
+	return sweep_every(_metadata, self, what, setup, call, 1);
+}
+
+/*
+ * sweep(), but past the 100th allocation only every @step-th is failed
+ * (an attach makes thousands: the pages of the log's 8 MiB ring).
+ */
+static int sweep_every(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(faults) *self, const char *what,
+		       void (*setup)(struct __test_metadata *, FIXTURE_DATA(faults) *),
+		       void (*call)(struct __test_metadata *, FIXTURE_DATA(faults) *),
+		       int step)
+{
+	int n, failed = 0, limit = 1000 * step;
 
 	inject_mode = 2;
-	for (n = 1; n < 1000; n++) {
+	for (n = 1; n < limit; n += n < 100 ? 1 : step, failed++) {
 		inject_nth = n;
 		nth_fired = false;
 		setup(_metadata, self);
@@ -1059,9 +1303,13 @@ static int sweep(struct __test_metadata *_metadata, FIXTURE_DATA(faults) *self,
 	else if (self->m.fd >= 0)
 		close(self->m.fd);
 	self->m.fd = -1;
-	EXPECT_GT(1000, n) TH_LOG("%s: still allocating after 1000 failures", what);
-	printf("# %s: failed each of its %d allocations once\n", what, n - 1);
-	return n - 1;
+	EXPECT_GT(limit, n) TH_LOG("%s: still allocating after %d allocations", what, limit);
+	if (step == 1)
+		printf("# %s: failed each of its %d allocations once\n", what, n - 1);
+	else
+		printf("# %s: failed %d of its (fewer than %d) allocations once: each of the first 100, then every %dth\n",
+		       what, failed, n, step);
+	return failed;
 }
 
 static int sweep_round;
@@ -1192,6 +1440,33 @@ static void c_delete(struct __test_metadata *_metadata, FIXTURE_DATA(faults) *se
 	do_delete(_metadata, self, true);
 }
 
+static void c_detach(struct __test_metadata *_metadata, FIXTURE_DATA(faults) *self)
+{
+	do_reattach(_metadata, self, true, false);
+}
+
+static void c_attach(struct __test_metadata *_metadata, FIXTURE_DATA(faults) *self)
+{
+	do_reattach(_metadata, self, false, true);
+}
+
+static void c_store_get(struct __test_metadata *_metadata, FIXTURE_DATA(faults) *self)
+{
+	do_store_get(_metadata, self);
+}
+
+/* A queue holding two messages, the first one read: a position to save. */
+static void s_queue_read_one(struct __test_metadata *_metadata, FIXTURE_DATA(faults) *self)
+{
+	s_queue_one_msg(_metadata, self);
+	inject_mode = 0;
+	fill(self->buf, self->m.next_seq, 3000);
+	ASSERT_EQ(3000, write(self->m.fd, self->buf, 3000));
+	push(&self->m, 3000);
+	do_read(_metadata, self, false);
+	inject_mode = 2;
+}
+
 static void each_allocation(struct __test_metadata *_metadata,
 			    FIXTURE_DATA(faults) *self)
 {
@@ -1208,8 +1483,14 @@ static void each_allocation(struct __test_metadata *_metadata,
 	total += sweep(_metadata, self, "set cap-msgs", s_queue_one_msg, c_set_cap);
 	total += sweep(_metadata, self, "set mode", s_queue_one_msg, c_set_mode);
 	total += sweep(_metadata, self, "delete", s_queue_one_msg, c_delete);
+	if (durable) {
+		total += sweep(_metadata, self, "store get", s_queue_one_msg, c_store_get);
+		total += sweep(_metadata, self, "detach", s_queue_read_one, c_detach);
+		total += sweep_every(_metadata, self, "attach", s_queue_read_one,
+				     c_attach, 23);
+	}
 	self->c.injected_slab = total;
-	report(self, "fail-nth");
+	report(self, durable ? "store, fail-nth" : "fail-nth");
 	EXPECT_EQ(0, self->c.node_bugs) TH_LOG("device nodes went wrong: see node_check()");
 	EXPECT_LT(50, total) TH_LOG("only %d allocations failed: is fail-nth working?", total);
 }

@@ -70,7 +70,8 @@ export VM_EXTRA_BINS="${VM_EXTRA_BINS:-setpriv} trinity stress-ng"
 VM_FAIL_RE=$(. tools/vm/lib.sh && printf '%s' "$VM_FAIL_RE")
 VM_FAIL_RE+='|inconsistent lock state|bad unlock balance|suspicious RCU usage'
 VM_FAIL_RE+='|lock held when returning|lockdep is turned off|ODEBUG:'
-VM_FAIL_RE+='|kmemleak: .*(disabled|Cannot|failed)|Bad page (state|map)'
+# (not "Cannot allocate a scan area": it then scans the whole object)
+VM_FAIL_RE+='|kmemleak: .*(disabled|Cannot allocate a kmemleak|failed)|Bad page (state|map)'
 VM_FAIL_RE+='|nonexistent vm area|Poison overwritten|Redzone overwritten'
 VM_FAIL_RE+='|Object already free|Freepointer corrupt|refcount_t: |INFO: task .* blocked'
 export VM_FAIL_RE
@@ -90,7 +91,7 @@ summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' build/check-debug.log | tail 
 echo "# ==== debug lane"
 echo "# kernel $MQ_DEBUG_KVER $kernel_how; VM $t_vm s; all $((SECONDS - lane_t0)) s"
 tr -d '\r' <build/check-debug.log | grep -aE \
-	-e '^# ([0-9]+%, [0-9]+ rounds|fail-nth): ' \
+	-e '^# (store, )?([0-9]+%, [0-9]+ rounds|fail-nth): ' \
 	-e '^# (fuzz|mqfuzz|suite|kmemleak)|^(not )?ok - (fuzz|kmemleak)' \
 	-e '^# trinity: .*Ran [0-9]+ syscalls' -e '^# stress-ng: .*metrc: .*[0-9]+ +[0-9.]+ '
 echo "${summary:-0 passed, 1 failed}"
