@@ -138,7 +138,9 @@
  *
  *   MQ_CMD_QUEUE_NEW   create a queue. CAP_NET_ADMIN.
  *                      R NAME; O MAX_MSG, CAP_MSGS, CAP_BYTES, MODE, UID, GID.
- *   MQ_CMD_QUEUE_DEL   delete a queue. CAP_NET_ADMIN. R NAME.
+ *   MQ_CMD_QUEUE_DEL   delete a queue. CAP_NET_ADMIN. R NAME. A durable
+ *                      queue: ENOMEM (no memory for the store's catalog)
+ *                      changes nothing.
  *   MQ_CMD_QUEUE_SET   change limits or access. CAP_NET_ADMIN.
  *                      R NAME; O MAX_MSG, CAP_MSGS, CAP_BYTES, MODE, UID, GID.
  *                      Limits may be lowered below the current depth: the
@@ -148,7 +150,8 @@
  *                      fail with EMSGSIZE. New access replaces the device
  *                      node (same dev_t): open fds are unaffected, an
  *                      open(2) racing with it may fail (ENOENT, EACCES).
- *                      Out of memory for the new node: nothing changes.
+ *                      Out of memory for the new node (or, for a durable
+ *                      queue, for the store's catalog): nothing changes.
  *                      If the driver core then fails to add it, the
  *                      change stays made, is announced, and the error
  *                      says so.
@@ -168,7 +171,8 @@
  *                      or refused (EUCLEAN) with the reason.
  *   MQ_CMD_STORE_DETACH  flush, mark clean and close the store; its queues
  *                      go away. CAP_SYS_ADMIN. EBUSY while a durable
- *                      queue has an open fd.
+ *                      queue has an open fd; ENOMEM (no memory for the
+ *                      final catalog): still attached, nothing changed.
  *   MQ_CMD_STORE_GET   the attached store (ENODEV when none). Any user.
  *                      Replies and store events carry STORE_PATH,
  *                      STORE_SEGMENT_SIZE, STORE_FLUSH_MS (default 50)
