@@ -514,7 +514,7 @@ static void mq_read_done(struct mq_queue *q, struct mq_reading *rd)
 /* mq_read_done() from outside the lock, if the read was registered. */
 static void mq_read_end(struct mq_queue *q, struct mq_reading *rd)
 {
-	/* Only this task adds or removes rd: empty stays empty. */
+	/* Once the reader runs, only it adds or removes rd: lockless test. */
 	if (list_empty(&rd->node))
 		return;
 	spin_lock(&q->lock);
