@@ -247,7 +247,9 @@ static int mq_nl_queue_del(struct sk_buff *skb, struct genl_info *info)
 	if (IS_ERR(q))
 		return PTR_ERR(q);
 	err = mq_queue_delete(q);
-	if (err)
+	if (err == -ENOMEM)
+		GENL_SET_ERR_MSG(info, "no memory for the store's catalog; nothing changed");
+	else if (err)
 		GENL_SET_ERR_MSG(info, "no such queue");
 	else
 		mq_nl_notify(q, MQ_CMD_QUEUE_DEL);

@@ -34,8 +34,10 @@
  * stack. Whoever completes it does so under q->lock: fills @msg and @err,
  * unlinks it, takes a reference to the task and only then publishes
  * @done. The sleeper may return as soon as it sees @done, so nothing
- * touches the waiter after that; the task is woken after the lock is
- * dropped (struct mq_wake), as POSIX mqueue does with its wake_q.
+ * touches the waiter after that, but for @rd: a reader handed a message
+ * is on q->reading until it is done with it (mq_read_done()). The task
+ * is woken after the lock is dropped (struct mq_wake), as POSIX mqueue
+ * does with its wake_q.
  */
 struct mq_waiter {
 	struct list_head node;
@@ -475,8 +477,10 @@ static void mq_log_pos(struct mq_queue *q, u64 before)
 
 /*
  * Take the oldest message for a reader; under q->lock. @rd: a read(2)
- * that may yet fail and give the message back, so the position logged
- * waits for mq_read_done(); NULL: delivered now (into a ring).
+ * that may yet fail and give the message back: it stays registered until
+ * mq_read_done() (a durable queue's position waits for it, and the queue
+ * cannot move into or out of the store meanwhile); NULL: delivered now
+ * (into a ring).
  */
 static void mq_take(struct mq_queue *q, struct mq_msg *m,
 		    struct mq_reading *rd)
@@ -484,15 +488,13 @@ static void mq_take(struct mq_queue *q, struct mq_msg *m,
 	u64 before = q->store ? mq_queue_consumed(q) : 0;
 
 	mq_unlink(q, m);
-	if (!q->store)
-		return;
 	if (rd) {
 		rd->offset = m->offset;
 		rd->lpos = m->lpos;
 		list_add_tail(&rd->node, &q->reading);
-		return;
+	} else if (q->store) {
+		mq_log_pos(q, before);
 	}
-	mq_log_pos(q, before);
 }
 
 /*
@@ -975,8 +977,9 @@ static void mq_msg_unread(struct mq_queue *q, struct mq_msg *m)
  * @meta: if not NULL, filled with the message's offset, time and flags
  *
  * Return: the message length, or -EMSGSIZE, -EAGAIN, -ERESTARTSYS, -EFAULT,
- * -EIDRM or -EIO (a durable queue's store failed); on error the message
- * stays queued.
+ * -EIDRM, -EIO (a durable queue's store failed), or -ENOMEM or -EUCLEAN
+ * (an evicted message could not be read back); on error the message
+ * stays queued, unless the queue was deleted meanwhile.
  */
 ssize_t mq_queue_read(struct mq_queue *q, struct iov_iter *to, bool nonblock,
 		      struct mq_msg_meta *meta)
@@ -1085,8 +1088,9 @@ out:
  * @max: at most this many
  *
  * Takes only what needs no sleeping: messages in memory and, for durable
- * queues, under the read lease; mq_queue_read() does the rest. Their
- * positions are logged as for mq_queue_read().
+ * queues, under the read lease; mq_queue_read() does the rest. The copy
+ * cannot fail: their position is logged at once (a read(2)'s, when it is
+ * done).
  *
  * Return: how many, or -EIDRM.
  */
@@ -1221,6 +1225,12 @@ static int mq_store_fits(const struct mq_limits *lim,
 	return 0;
 }
 
+/* Messages queued, on their way in, or being read; under q->lock. */
+static bool mq_queue_busy(const struct mq_queue *q)
+{
+	return q->depth_msgs || q->blocked_writers || !list_empty(&q->reading);
+}
+
 /* Put a queue into the attached store and save the catalog; mq_reg_lock. */
 static int mq_store_add_queue(struct mq_queue *q, u32 durability,
 			      struct mq_disk_catalog *cat,
@@ -1234,8 +1244,15 @@ static int mq_store_add_queue(struct mq_queue *q, u32 durability,
 		NL_SET_ERR_MSG(extack, "the store's catalog is full (4096 queues)");
 		return -ENOSPC;
 	}
-	mq_store_get(s);
 	spin_lock(&q->lock);
+	if (mq_queue_busy(q)) {
+		/* Written to, or being read, since mq_queue_set() looked. */
+		spin_unlock(&q->lock);
+		kvfree(cat);
+		NL_SET_ERR_MSG(extack, "only an empty queue can move into the store");
+		return -EBUSY;
+	}
+	mq_store_get(s);
 	q->serial = s->next_serial++;
 	q->store = s;
 	q->durability = durability;
@@ -1261,12 +1278,10 @@ static int mq_store_add_queue(struct mq_queue *q, u32 durability,
 	return err;
 }
 
-/* Take a queue out of its store's catalog; mq_reg_lock. */
-static int mq_store_remove_queue(struct mq_queue *q,
+/* Take a queue out of store @s's catalog; mq_reg_lock. */
+static int mq_store_remove_queue(struct mq_store *s, struct mq_queue *q,
 				 struct mq_disk_catalog *cat)
 {
-	struct mq_store *s = q->store;
-
 	list_del_init(&q->store_node);
 	s->nqueues--;
 	return mq_store_write_catalog(s, cat, s->tail_seg, false);
@@ -1355,7 +1370,7 @@ static void __mq_queue_delete(struct mq_queue *q, bool forget,
 	mq_reg_changed();
 	mq_observer->removed(q);
 	if (q->store && !list_empty(&q->store_node) && forget) {
-		if (mq_store_remove_queue(q, cat))
+		if (mq_store_remove_queue(q->store, q, cat))
 			pr_warn("queue %s: deleted, but the store's catalog could not be written: it comes back on the next attach\n",
 				q->name);
 	} else {
@@ -1428,16 +1443,25 @@ static int mq_queue_set_durability(struct mq_queue *q, u32 dur, u32 new_dur,
 		return 0;
 	if (!mq_durable(dur)) {
 		err = mq_store_add_queue(q, new_dur, cat, extack);
-		if (err)
+		if (err == -EBUSY)
+			NL_SET_ERR_MSG(extack, "change made, but not durability: not empty");
+		else if (err)
 			NL_SET_ERR_MSG(extack, "change made, but not saved in the store");
 		return err;
 	}
 	if (!mq_durable(new_dur)) {
-		err = mq_store_remove_queue(q, cat);
 		spin_lock(&q->lock);
+		if (mq_queue_busy(q)) {
+			/* Written to, or being read, since mq_queue_set() looked. */
+			spin_unlock(&q->lock);
+			kvfree(cat);
+			NL_SET_ERR_MSG(extack, "change made, but not durability: not empty");
+			return -EBUSY;
+		}
 		q->store = NULL;
 		q->durability = new_dur;
 		spin_unlock(&q->lock);
+		err = mq_store_remove_queue(s, q, cat);
 		mq_store_put(s);
 	} else {
 		spin_lock(&q->lock);
@@ -1494,7 +1518,8 @@ int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
 	uid = q->uid;
 	gid = q->gid;
 	dur = q->durability;
-	depth = q->depth_msgs + q->blocked_writers;
+	/* A read in flight may yet give its message back. */
+	depth = q->depth_msgs + q->blocked_writers + !list_empty(&q->reading);
 	spin_unlock(&q->lock);
 	mq_params_apply_limits(&lim, p);
 	err = mq_limits_check(&lim, extack);
@@ -1750,7 +1775,7 @@ struct mq_store *mq_queue_store_get(void)
 
 /*
  * Free log space: the oldest segment still needed is the one holding the
- * oldest queued message of any durable queue. The catalog, saving every
+ * oldest queued message of any durable queue, or a message being read. The catalog, saving every
  * queue's position, is written first, so the position records in the
  * segments given up are no longer needed. Under mq_reg_lock.
  */
@@ -1977,8 +2002,11 @@ fail_unregister:
 			__mq_queue_delete(r->q, false, NULL);
 	mutex_unlock(&mq_reg_lock);
 	mq_restore_free(&restored);
-	/* Nothing was saved: a store that was clean still is. */
-	mq_store_close(s, s->was_clean);
+	/*
+	 * Nothing was saved: a store that was clean still is, unless a queue
+	 * was registered (and could be read) before the failure.
+	 */
+	mq_store_close(s, s->was_clean && !n);
 	return err;
 fail_unlock:
 	mutex_unlock(&mq_reg_lock);
