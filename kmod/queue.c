@@ -492,9 +492,11 @@ static void mq_take(struct mq_queue *q, struct mq_msg *m,
 		rd->offset = m->offset;
 		rd->lpos = m->lpos;
 		list_add_tail(&rd->node, &q->reading);
-	} else if (q->store) {
-		mq_log_pos(q, before);
+		return;
 	}
+	q->delivered_hi = max(q->delivered_hi, m->offset + 1);
+	if (q->store)
+		mq_log_pos(q, before);
 }
 
 /*
@@ -513,13 +515,14 @@ static void mq_read_done(struct mq_queue *q, struct mq_reading *rd)
 		mq_log_pos(q, before);
 }
 
-/* mq_read_done() from outside the lock, if the read was registered. */
+/* A read(2) delivered its message: mq_read_done() from outside the lock. */
 static void mq_read_end(struct mq_queue *q, struct mq_reading *rd)
 {
 	/* Once the reader runs, only it adds or removes rd: lockless test. */
 	if (list_empty(&rd->node))
 		return;
 	spin_lock(&q->lock);
+	q->delivered_hi = max(q->delivered_hi, rd->offset + 1);
 	mq_read_done(q, rd);
 	spin_unlock(&q->lock);
 }

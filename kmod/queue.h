@@ -141,6 +141,7 @@ struct mq_queue {
 	u64 lease_end;
 	u64 redelivered;		/* queued messages flagged so */
 	struct list_head reading;	/* struct mq_reading: reads in flight */
+	u64 delivered_hi;		/* above every offset delivered */
 	u64 resident_bytes;		/* payload in memory */
 	struct mq_msg *evict_next;	/* where eviction goes on, or NULL */
 };

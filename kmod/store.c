@@ -201,9 +201,14 @@ static void mq_cat_fill_entry(struct mq_disk_queue *dq, struct mq_queue *q,
 	/* Reads in flight may yet give their messages back. */
 	dq->head = cpu_to_le64(mq_queue_consumed(q));
 	dq->tail = cpu_to_le64(q->tail);
-	/* At detach nothing is being read: what is queued was not read. */
-	dq->lease = final ? dq->head :
-		    cpu_to_le64(max(q->lease, q->lease_pending));
+	/*
+	 * At detach nothing is being read: what is queued above the highest
+	 * offset ever delivered was never read. Below it, after a message
+	 * that a failed read gave back, are messages that were read.
+	 */
+	dq->lease = cpu_to_le64(final ?
+				max(mq_queue_consumed(q), q->delivered_hi) :
+				max(q->lease, q->lease_pending));
 	dq->cap_bytes = cpu_to_le64(q->lim.cap_bytes);
 	dq->max_msg = cpu_to_le32(q->lim.max_msg);
 	dq->cap_msgs = cpu_to_le32(q->lim.cap_msgs);

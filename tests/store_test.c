@@ -10,8 +10,12 @@
  * Needs a scratch block device: $MQT_STORE_DEV, default /dev/vda (the
  * harness gives every VM a fresh sparse disk). Everything on it is lost.
  */
+#include <poll.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/userfaultfd.h>
 #include <sys/stat.h>
 #include <linux/fs.h>
 #include <linux/mq_store.h>
@@ -387,6 +391,101 @@ TEST_F(store, failed_read_keeps_its_place)
 	EXPECT_EQ(0, info.head_offset);
 	EXPECT_EQ(0, info.redelivered);
 	EXPECT_EQ(3, read_msgs(q, 0, 3, 0));
+}
+
+struct stalled_read {
+	int fd;
+	void *buf;
+	ssize_t ret;
+	int err;
+};
+
+static void *stalled_read_fn(void *arg)
+{
+	struct stalled_read *sr = arg;
+
+	sr->ret = read(sr->fd, sr->buf, 70000);
+	sr->err = errno;
+	return NULL;
+}
+
+/*
+ * A read held in flight: its copy to user memory waits on userfaultfd.
+ * Meanwhile the queue may not leave the store (the message may come
+ * back). Then the buffer is unmapped under it: the copy fails (EFAULT),
+ * the message comes back, and no position logged ever passed it.
+ */
+TEST_F(store, read_in_flight)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct stalled_read sr = { .ret = 0 };
+	size_t len = 72 << 10;
+	struct uffd_msg ev;
+	struct mq_info info;
+	struct pollfd p;
+	pthread_t t;
+	char q[64];
+	int uffd;
+
+	SKIP_NO_DEV();
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	MQT_NAME(q, "inflight");
+	ASSERT_EQ(0, add_durable(&self->nl, q, MQ_DURABILITY_SYNC, 70000, 100,
+				 0, NULL));
+	ASSERT_EQ(0, write_msgs(q, 0, 2));
+	sr.buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, sr.buf);
+	reg.range.start = (uintptr_t)sr.buf;
+	reg.range.len = len;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+	sr.fd = mqt_open(q, O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, sr.fd);
+	ASSERT_EQ(0, pthread_create(&t, NULL, stalled_read_fn, &sr));
+
+	/* The reader took message 0 and waits in its copy. */
+	p.fd = uffd;
+	p.events = POLLIN;
+	ASSERT_EQ(1, poll(&p, 1, 10000)) TH_LOG("the read never faulted");
+	ASSERT_EQ((ssize_t)sizeof(ev), read(uffd, &ev, sizeof(ev)));
+	EXPECT_EQ(UFFD_EVENT_PAGEFAULT, ev.event);
+	ASSERT_EQ(0, queue_info(q, &info));
+	EXPECT_EQ(1, info.depth_msgs);
+	EXPECT_EQ(1, info.head_offset);
+	/* Queued messages or not, it may not leave the store now. */
+	ASSERT_EQ(1, read_msgs(q, 1, 1, 0));
+	ASSERT_EQ(0, queue_info(q, &info));
+	EXPECT_EQ(0, info.depth_msgs);
+	EXPECT_EQ(-EBUSY, mqt_set_u32(&self->nl, q, MQ_A_QUEUE_DURABILITY,
+				       MQ_DURABILITY_MEMORY, NULL));
+
+	/* Gone under the copy: it fails and the message comes back. */
+	ASSERT_EQ(0, munmap(sr.buf, len));
+	close(uffd);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(-1, sr.ret);
+	EXPECT_EQ(EFAULT, sr.err);
+	close(sr.fd);
+	ASSERT_EQ(0, queue_info(q, &info));
+	EXPECT_EQ(1, info.depth_msgs);
+	EXPECT_EQ(0, info.head_offset);
+
+	/*
+	 * The position stays below message 0, so message 1, read after it,
+	 * comes back too. Both are flagged: the flag says a message may have
+	 * been read, and below message 1 that is all the store knows.
+	 */
+	ASSERT_EQ(0, store_detach(&self->nl));
+	ASSERT_EQ(0, store_attach(&self->nl, NULL));
+	ASSERT_EQ(0, queue_info(q, &info));
+	EXPECT_EQ(2, info.depth_msgs);
+	EXPECT_EQ(0, info.head_offset);
+	EXPECT_EQ(2, info.redelivered);
+	EXPECT_EQ(2, read_msgs(q, 0, 2, MQ_MSG_REDELIVERED));
 }
 
 TEST_F(store, durability_changes)
