@@ -24,7 +24,7 @@
 # VM_PVH, VM_MEM, VM_SMP, VM_CONSOLE, VM_APPEND, VM_LOGLEVEL, VM_SH,
 # VM_EXTRA_BINS, VM_MODULES, VM_EXTRA_MODULES, VM_FAIL_RE, VM_BENIGN_RE,
 # VM_TIMEOUT_DUMP, MQ_KO, MQ_ALLOW_NO_MODULE, TESTS_RUNNER, DEMO_SCRIPT,
-# DEBUG_RUNNER; per vm_start: VM_ARGS, VM_IP.
+# DEBUG_RUNNER, VM_DRIVE_OPTS; per vm_start: VM_ARGS, VM_IP.
 #
 # Per VM ID: console log build/vm-ID.log; QEMU pid file, the second serial
 # port's output (ttyS1.log: results and files sent back) and the scratch
@@ -51,6 +51,8 @@ VM_INITRD=${VM_INITRD:-$VM_DIR/initramfs.cpio.gz}
 VM_QEMU=${VM_QEMU:-qemu-system-x86_64}
 VM_MEM=${VM_MEM:-1024}
 VM_SMP=${VM_SMP:-2}
+# QEMU -drive options of the VM's disk, after file, if, id and format.
+VM_DRIVE_OPTS=${VM_DRIVE_OPTS:-cache=writeback,aio=threads}
 # stdio: console live on our stdout (and in the log); file: log only.
 VM_CONSOLE=${VM_CONSOLE:-file}
 # Extra kernel command line, appended last (so it can override).
@@ -456,7 +458,7 @@ vm_start() {
 		[[ -e $disk ]] || vm_die "disk image $disk missing"
 		fmt=raw
 		[[ $disk == *.qcow2 ]] && fmt=qcow2
-		cmd+=(-drive "file=$disk,if=none,id=d0,format=$fmt,cache=writeback,aio=threads"
+		cmd+=(-drive "file=$disk,if=none,id=d0,format=$fmt,$VM_DRIVE_OPTS"
 			-device "virtio-blk-pci,drive=d0,serial=mq-$id")
 	fi
 	if [[ -n $tap ]]; then
