@@ -1976,8 +1976,8 @@ int mq_queue_store_attach(const char *path, u32 flush_ms,
 			q->redelivered++;
 		}
 		if (r->lost)
-			pr_warn("%s: queue %s: %llu messages lost to damage\n",
-				path, q->name, r->lost);
+			pr_warn("%s: queue %s: %llu message%s lost to damage\n",
+				path, q->name, r->lost, r->lost == 1 ? "" : "s");
 		err = mq_queue_register(q, extack);
 		if (err)
 			goto fail_unregister;
