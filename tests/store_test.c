@@ -4,12 +4,15 @@
  * definitions, limits, access, positions and messages across detach and
  * attach; refusals (foreign and newer formats, busy devices, no store);
  * damaged images (superblocks, catalog, segment headers, records, a torn
- * tail) recovered as far as intact, never a corrupt message delivered;
+ * tail) recovered as far as intact, never a corrupt message delivered,
+ * and a segment of false records not stalling attach; records longer
+ * than recovery's read window;
  * a full store giving ENOSPC and space coming back; MQ_IOC_RECV.
  *
  * Needs a scratch block device: $MQT_STORE_DEV, default /dev/vda (the
  * harness gives every VM a fresh sparse disk). Everything on it is lost.
  */
+#include <endian.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
@@ -639,6 +642,121 @@ TEST_F(store, damaged_records_and_headers)
 	n = read_all_checked(_metadata, name, 300);
 	EXPECT_LT(200, n);
 	EXPECT_GT(300, n);
+}
+
+/*
+ * Attach reads the log through a 1 MiB window: records longer than that
+ * (up to a quarter of a segment) come back whole, around short ones.
+ */
+TEST_F(store, records_longer_than_the_scan_window)
+{
+	const uint32_t lens[] = { 1536 << 10, 100, 2 << 20, 3000, 1 << 20 };
+	const int nlens = sizeof(lens) / sizeof(lens[0]);
+	char name[64], *buf;
+	struct mq_recv rv;
+	int fd, i;
+
+	SKIP_NO_DEV();
+	ASSERT_EQ(0, store_detach(&self->nl));
+	ASSERT_EQ(0, store_format(&self->nl, 8 << 20));
+	ASSERT_EQ(0, store_attach(&self->nl, NULL));
+	snprintf(name, sizeof(name), "t%d-long", getpid());
+	ASSERT_EQ(0, add_durable(&self->nl, name, MQ_DURABILITY_SYNC, 2 << 20,
+				 100, 64 << 20, NULL));
+	buf = malloc(2 << 20);
+	ASSERT_NE(NULL, buf);
+	fd = mqt_open(name, O_WRONLY);
+	ASSERT_LE(0, fd);
+	/* Three rounds: 19 MiB, so the records straddle segments too. */
+	for (i = 0; i < 3 * nlens; i++) {
+		fill(buf, i, lens[i % nlens]);
+		ASSERT_EQ((ssize_t)lens[i % nlens], write(fd, buf, lens[i % nlens]));
+	}
+	close(fd);
+	ASSERT_EQ(0, store_detach(&self->nl));
+	ASSERT_EQ(0, store_attach(&self->nl, NULL));
+	EXPECT_EQ(0, store_stat(&self->nl, MQ_SSTAT_CORRUPT_BYTES));
+	fd = mqt_open(name, O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 3 * nlens; i++) {
+		memset(&rv, 0, sizeof(rv));
+		rv.size = sizeof(rv);
+		rv.buf = (uintptr_t)buf;
+		rv.buf_len = 2 << 20;
+		ASSERT_EQ(0, ioctl(fd, MQ_IOC_RECV, &rv));
+		EXPECT_EQ((uint64_t)i, rv.offset);
+		EXPECT_EQ(lens[i % nlens], rv.len);
+		EXPECT_TRUE(rv.len == lens[i % nlens] && check(buf, i, rv.len));
+	}
+	memset(&rv, 0, sizeof(rv));
+	rv.size = sizeof(rv);
+	rv.buf = (uintptr_t)buf;
+	rv.buf_len = 2 << 20;
+	EXPECT_NE(0, ioctl(fd, MQ_IOC_RECV, &rv));
+	EXPECT_EQ(EAGAIN, errno);
+	close(fd);
+	free(buf);
+}
+
+/*
+ * Records that look right but are not, packed into a segment, each
+ * claiming to run on to the segment's end: checking one costs its claimed
+ * length, so such a segment of 8 MiB used to keep attach busy for hours.
+ * Attach now gives up on the rest of such a segment and recovers the
+ * others.
+ */
+TEST_F_TIMEOUT(store, false_records_do_not_stall_attach, 90)
+{
+	const size_t seg = 8 << 20, span = 4 << 20;
+	off_t seg0 = MQ_SEGS_OFFSET;
+	struct mq_disk_seg h;
+	struct mq_disk_rec *r;
+	char name[64], *buf;
+	size_t p, ends;
+	int n;
+
+	SKIP_NO_DEV();
+	ASSERT_EQ(0, store_detach(&self->nl));
+	ASSERT_EQ(0, store_format(&self->nl, seg));
+	ASSERT_EQ(0, store_attach(&self->nl, NULL));
+	snprintf(name, sizeof(name), "t%d-false", getpid());
+	ASSERT_EQ(0, add_durable(&self->nl, name, MQ_DURABILITY_SYNC, 70000,
+				 1000, 64 << 20, NULL));
+	/* About 10.5 MiB: into the second segment. */
+	ASSERT_EQ(0, write_msgs(name, 0, 900));
+	ASSERT_EQ(0, store_detach(&self->nl));
+
+	ASSERT_EQ(0, posix_memalign((void **)&buf, 4096, span));
+	/* Segment 0's records end where segment 1 says. */
+	ASSERT_EQ(0, dev_rw(false, seg0 + seg, buf, 4096));
+	memcpy(&h, buf, sizeof(h));
+	ends = le64toh(h.prev_end);
+	ASSERT_LT(4096 + span, ends);
+	ASSERT_GE(seg, ends);
+	/* From its first record on, one every 64 bytes, bad CRC. */
+	memset(buf, 0, span);
+	for (p = 0; p + sizeof(*r) <= span; p += 64) {
+		r = (struct mq_disk_rec *)(buf + p);
+		r->type = htole16(MQ_REC_MSG);
+		r->len = htole32(ends - (4096 + p) - sizeof(*r));
+		r->seg = htole64(0);
+		r->crc = htole32(0);
+	}
+	ASSERT_EQ(0, dev_rw(true, seg0 + 4096, buf, span));
+	free(buf);
+
+	ASSERT_EQ(0, store_attach(&self->nl, NULL));
+	/* Segment 0 is lost from the damage on; segment 1 is not. */
+	EXPECT_LE((long long)ends - 4096,
+		  store_stat(&self->nl, MQ_SSTAT_CORRUPT_BYTES));
+	n = read_all_checked(_metadata, name, 900);
+	TH_LOG("%d of 900 messages left", n);
+	EXPECT_LT(0, n);
+	EXPECT_GT(900, n);
+	ASSERT_EQ(0, write_msgs(name, 1000, 3));
+	ASSERT_EQ(0, store_detach(&self->nl));
+	ASSERT_EQ(0, store_attach(&self->nl, NULL));
+	EXPECT_EQ(3, read_msgs(name, 1000, 3, 0));
 }
 
 TEST_F(store, torn_tail)
