@@ -671,15 +671,19 @@ static bool mq_seg_header_ok(struct mq_store *s, const void *buf, u64 k)
 	       le32_to_cpu(((const struct mq_disk_seg *)buf)->crc);
 }
 
-/* Does @r look like a record of segment @k at @p, within @lim bytes? */
-static bool mq_rec_hdr_ok(const struct mq_disk_rec *r, u64 p, u64 lim, u64 k)
+/*
+ * Does @r look like a record of segment @k at @p, within @lim bytes? No
+ * message is longer than mq_store_max_msg().
+ */
+static bool mq_rec_hdr_ok(struct mq_store *s, const struct mq_disk_rec *r,
+			  u64 p, u64 lim, u64 k)
 {
 	u16 type = le16_to_cpu(r->type);
 	u32 len = le32_to_cpu(r->len);
 
 	return le64_to_cpu(r->seg) == k && type >= MQ_REC_MSG &&
 	       type <= MQ_REC_LEASE && !r->flags && !r->reserved &&
-	       len <= lim - p - REC_HDR &&
+	       len <= lim - p - REC_HDR && len <= mq_store_max_msg(s) &&
 	       (type == MQ_REC_MSG ? len != 0 : len == 0);
 }
 
@@ -689,7 +693,7 @@ static const struct mq_disk_rec *mq_rec_ok(struct mq_store *s, const u8 *buf,
 {
 	const struct mq_disk_rec *r = (const void *)(buf + p);
 
-	if (p + REC_HDR > lim || !mq_rec_hdr_ok(r, p, lim, k))
+	if (p + REC_HDR > lim || !mq_rec_hdr_ok(s, r, p, lim, k))
 		return NULL;
 	if (mq_crc(s->seed, buf + p + 4, REC_HDR - 4 + le32_to_cpu(r->len)) !=
 	    le32_to_cpu(r->crc))
@@ -825,7 +829,7 @@ static int mq_scan_rec(struct mq_scan *sc, u64 p, struct mq_disk_rec *r)
 	if (err)
 		return err;
 	memcpy(r, b, REC_HDR);
-	if (!mq_rec_hdr_ok(r, p, sc->lim, sc->k))
+	if (!mq_rec_hdr_ok(sc->s, r, p, sc->lim, sc->k))
 		return 0;
 	crc = mq_crc(sc->s->seed, b + 4, REC_HDR - 4);
 	for (left = le32_to_cpu(r->len); left; left -= min(left, piece)) {
@@ -898,10 +902,12 @@ static int mq_scan_clear_tail(struct mq_scan *sc, u64 end)
 	int err;
 
 	/* The block holding @end keeps what comes before it. */
-	err = mq_scan_get(sc, from, BLK, &b);
-	if (err)
-		return err;
-	memmove(sc->buf, b, end - from);
+	if (end > from) {
+		err = mq_scan_get(sc, from, BLK, &b);
+		if (err)
+			return err;
+		memmove(sc->buf, b, end - from);
+	}
 	memset(sc->buf + (end - from), 0, MQ_SCAN_WIN - (end - from));
 	sc->from = 0;
 	sc->to = 0;
