@@ -21,9 +21,17 @@
  * came back flagged MQ_MSG_REDELIVERED. A read whose GOT line the power
  * cut swallowed shows as a gap between the last offset read and the next
  * boot's HEAD; only such gaps may account for an ACKed seq never GOT.
+ *
+ * write(2) to the console returns once the line is in the serial driver's
+ * buffer, not once it has left the VM: a power cut can swallow several
+ * lines. So after each GOT the reader waits (tcdrain) until the console's
+ * output is out of the VM before it reads again; a power cut then hides
+ * at most the one read in flight. (Swallowed ACK lines only mean fewer
+ * messages checked.)
  */
 #include <pthread.h>
 #include <stdarg.h>
+#include <termios.h>
 #include <time.h>
 
 #include "mqtest.h"
@@ -112,6 +120,9 @@ static int recv_one(int fd, unsigned char *buf)
 	else
 		say("GOT %llu %u %llu\n", (unsigned long long)seq,
 		    rv.msg_flags, (unsigned long long)rv.offset);
+	/* Not a tty (run by hand into a pipe or file): nothing to wait for. */
+	if (tcdrain(1) && errno != ENOTTY && errno != EINVAL)
+		say("BAD - tcdrain: %s\n", strerror(errno));
 	return 0;
 }
 

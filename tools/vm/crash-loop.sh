@@ -103,8 +103,9 @@ grep -q '^final DRAINED ' "$events" || fail "the final drain failed: $dir/boot-f
 # read returning and its GOT line reaching the console: that message was
 # delivered (and its position may be on disk) but never recorded. Such a
 # read shows as a gap between the last offset read in a round and the
-# HEAD after the next boot; one reader thread makes at most one per round,
-# and only these may account for an acknowledged message never seen.
+# HEAD after the next boot; the reader waits for each GOT line to leave
+# the VM before it reads again, so there is at most one per round, and
+# only these may account for an acknowledged message never seen.
 awk '
 	{ r = $1 == "final" ? 1e9 : $1 + 0 }
 	$2 == "ACK" { acked[$3] = 1; nacked++ }
