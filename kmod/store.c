@@ -1316,7 +1316,8 @@ static int mq_store_commit(struct mq_store *s)
 	return 0;
 }
 
-static int __mq_store_wait(struct mq_store *s, u64 end, bool writer);
+static int __mq_store_wait(struct mq_store *s, u64 end, bool writer,
+			   bool killable);
 
 /*
  * A leader's wait for the writers of the last commit to come back with
@@ -1352,7 +1353,7 @@ static void mq_store_gather(struct mq_store *s)
  */
 int mq_store_wait(struct mq_store *s, u64 end)
 {
-	return __mq_store_wait(s, end, false);
+	return __mq_store_wait(s, end, false, false);
 }
 
 /**
@@ -1361,7 +1362,12 @@ int mq_store_wait(struct mq_store *s, u64 end)
  * @s: the store
  * @end: the log position after its record
  *
- * Return: 0, or -EIO if the record never will be on stable storage.
+ * A fatal signal ends the wait for another writer's commit (the record
+ * stays appended, and the next commit takes it); a writer leading the
+ * commit waits for its I/O, as fsync(2) does.
+ *
+ * Return: 0, -EIO if the record never will be on stable storage, or
+ * -EINTR if the writer was killed first.
  */
 int mq_store_wait_writer(struct mq_store *s, u64 end)
 {
@@ -1372,7 +1378,7 @@ int mq_store_wait_writer(struct mq_store *s, u64 end)
 		atomic_inc(&s->returning);	/* it will be back */
 		return 0;
 	}
-	return __mq_store_wait(s, end, true);
+	return __mq_store_wait(s, end, true, true);
 }
 
 /*
@@ -1399,7 +1405,8 @@ static void mq_store_count_released(struct mq_store *s)
 	}
 }
 
-static int __mq_store_wait(struct mq_store *s, u64 end, bool writer)
+static int __mq_store_wait(struct mq_store *s, u64 end, bool writer,
+			   bool killable)
 {
 	struct mq_gatherer g = { .end = end };
 	DEFINE_WAIT(wait);
@@ -1436,7 +1443,13 @@ static int __mq_store_wait(struct mq_store *s, u64 end, bool writer)
 			continue;
 		}
 		/* Follow: a commit is under way; the next one takes ours. */
-		prepare_to_wait(&s->commit_wq, &wait, TASK_UNINTERRUPTIBLE);
+		if (killable && fatal_signal_pending(current)) {
+			spin_unlock(&s->lock);
+			err = -EINTR;
+			break;
+		}
+		prepare_to_wait(&s->commit_wq, &wait,
+				killable ? TASK_KILLABLE : TASK_UNINTERRUPTIBLE);
 		spin_unlock(&s->lock);
 		schedule();
 		finish_wait(&s->commit_wq, &wait);

@@ -17,11 +17,18 @@
  *         to a scratch device and attached, and what the marks say was
  *         acknowledged by then is checked (the rules: check_queue()).
  *
+ * stall   dm-linear over DEV, suspended: a sync writer leads a commit
+ *         that cannot end, a second one sleeps behind it. SIGKILL ends
+ *         the second at once; the leader waits in state D. Resumed, the
+ *         leader's write is acknowledged, the store takes writes again,
+ *         and the queue holds all three messages (the killed writer's
+ *         too: it was queued), once each, intact, in order.
+ *
  * Output: "ok - ..." / "not ok - ..." lines, "# ..." comments, and last
  * "N passed, N failed"; exit status 0 only if nothing failed. Runs as
  * root with mq.ko loaded; needs dmsetup, dm_flakey and dm_log_writes, and
- * no udev (device nodes are made here). DEV's layout, in MiB: flakey 0-16,
- * data 16-28, log 28-92, scratch 92-104.
+ * no udev (device nodes are made here). DEV's layout, in MiB: flakey
+ * (then stall) 0-16, data 16-28, log 28-92, scratch 92-104.
  */
 #include <limits.h>
 #include <poll.h>
@@ -42,10 +49,10 @@
 
 static struct dm_dev dm_flakey = { "mqdm-flakey" }, dm_data = { "mqdm-data" },
 		     dm_log = { "mqdm-log" }, dm_lw = { "mqdm-lw" },
-		     dm_scratch = { "mqdm-scratch" };
+		     dm_scratch = { "mqdm-scratch" }, dm_stall = { "mqdm-stall" };
 /* In the order they can be removed: what is stacked on others first. */
 static struct dm_dev *const dm_all[] = {
-	&dm_lw, &dm_flakey, &dm_data, &dm_log, &dm_scratch,
+	&dm_lw, &dm_flakey, &dm_data, &dm_log, &dm_scratch, &dm_stall,
 };
 
 enum { QS, QA };	/* the replay's queues */
@@ -55,6 +62,7 @@ static const struct qdef qs[] = {
 };
 
 static const struct qdef q_flakey = { "dmflakey", 'F', MQ_DURABILITY_SYNC };
+static const struct qdef q_stall = { "dmstall", 'T', MQ_DURABILITY_SYNC };
 static const struct qdef q_late = { "dmlate", 'L', MQ_DURABILITY_SYNC };
 
 /* ---- scenario 1: I/O errors with dm-flakey ---- */
@@ -772,6 +780,129 @@ out:
 	free(log.buf);
 }
 
+/* ---- scenario 3: a device that stops answering ---- */
+
+/* The state letter of task @pid (/proc/PID/stat), or 0. */
+static char task_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_line(path, buf, sizeof(buf)))
+		return 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* Whether task @pid is in state D within @ms. */
+static bool wait_state_d(pid_t pid, int ms)
+{
+	for (; ms > 0; ms -= 10) {
+		if (task_state(pid) == 'D')
+			return true;
+		usleep(10 * 1000);
+	}
+	return false;
+}
+
+/* Reap child @pid within @ms into *@status; false if it has not ended. */
+static bool reap(pid_t pid, int ms, int *status)
+{
+	for (; ms > 0; ms -= 10) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid)
+			return true;
+		if (r < 0)
+			return false;
+		usleep(10 * 1000);
+	}
+	return false;
+}
+
+/* A child that makes one sync write of message @seq to q_stall and exits
+ * 0 if it was acknowledged. */
+static pid_t stall_writer(uint32_t seq)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid)
+		return pid;
+	fd = mqt_open(q_stall.name, O_WRONLY);
+	_exit(fd >= 0 && !msg_write(fd, q_stall.tag, seq) ? 0 : 1);
+}
+
+static void scenario_stall(const char *dev)
+{
+	const unsigned long long sectors = FLAKEY_BYTES >> 9;
+	pid_t lead = -1, behind = -1;
+	bool suspended = false;
+	struct got got[8];
+	int fd, err, n, i, st;
+
+	note("scenario 3: a device that stops answering (dm-linear over %s, suspended)",
+	     dev);
+	if (!check(dm_create(&dm_stall, "0 %llu linear %s %llu", sectors, dev,
+			     (unsigned long long)FLAKEY_OFF >> 9),
+		   "stall: dm-linear device"))
+		goto out;
+	err = store_req(MQ_CMD_STORE_FORMAT, dm_stall.path, SEG_SIZE, NULL) ?:
+	      store_req(MQ_CMD_STORE_ATTACH, dm_stall.path, 0, NULL) ?:
+	      queue_new(&q_stall, 100);
+	if (!check(!err, "stall: store formatted and attached, sync queue made%s",
+		   why(err)))
+		goto out;
+	suspended = !dmsetup(false, "suspend", &dm_stall, NULL);
+	if (!check(suspended, "stall: device suspended: its I/O waits"))
+		goto out;
+	lead = stall_writer(0);
+	if (!check(lead > 0 && wait_state_d(lead, 5000),
+		   "stall: a sync writer leads a commit and waits for the device (state D)"))
+		goto out;
+	behind = stall_writer(1);
+	if (!check(behind > 0 && wait_state_d(behind, 5000),
+		   "stall: a second sync writer sleeps behind that commit"))
+		goto out;
+	kill(behind, SIGKILL);
+	if (check(reap(behind, 5000, &st) && WIFSIGNALED(st) &&
+		  WTERMSIG(st) == SIGKILL,
+		  "stall: SIGKILL ends the writer behind the stalled commit"))
+		behind = -1;
+	check(task_state(lead) == 'D', "stall: the leader still waits for its I/O");
+	suspended = dmsetup(false, "resume", &dm_stall, NULL);
+	if (!check(!suspended, "stall: device resumed"))
+		goto out;
+	if (check(reap(lead, 10000, &st) && WIFEXITED(st) && !WEXITSTATUS(st),
+		  "stall: the leader's write is then acknowledged"))
+		lead = -1;
+	fd = mqt_open(q_stall.name, O_WRONLY);
+	err = fd < 0 ? -errno : msg_write(fd, q_stall.tag, 2);
+	if (fd >= 0)
+		close(fd);
+	check(!err, "stall: the store takes sync writes again%s", why(err));
+	n = drain(&q_stall, got, ARRAY_SIZE(got));
+	for (i = 0; i < n && i < 3; i++)
+		if (got[i].seq != (uint32_t)i || !got[i].intact || got[i].flags)
+			break;
+	check(n == 3 && i == 3,
+	      "stall: the queue holds messages 0, 1 (the killed writer's) and 2, intact, in order (%d read)",
+	      n);
+out:
+	if (suspended)
+		dmsetup(false, "resume", &dm_stall, NULL);
+	for (i = 0; i < 2; i++) {
+		pid_t pid = i ? behind : lead;
+
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+	}
+	store_req(MQ_CMD_STORE_DETACH, NULL, 0, NULL);
+	dm_remove(&dm_stall, false);
+}
+
 int main(int argc, char **argv)
 {
 	const char *modprobe[] = { "modprobe", "-a", "dm_flakey", "dm_log_writes", NULL };
@@ -796,6 +927,7 @@ int main(int argc, char **argv)
 			dm_remove(dm_all[i], true);
 		scenario_flakey(argv[1]);
 		scenario_replay(argv[1]);
+		scenario_stall(argv[1]);
 		store_req(MQ_CMD_STORE_DETACH, NULL, 0, NULL);
 		for (i = 0; i < ARRAY_SIZE(dm_all); i++)
 			if (dm_all[i]->live)
