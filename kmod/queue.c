@@ -1736,7 +1736,8 @@ void mq_queue_snapshot(struct mq_queue *q, struct mq_queue_snapshot *s)
 	s->msgs_out = q->msgs_out;
 	s->bytes_out = q->bytes_out;
 	s->dead = q->dead;
-	s->blocked_readers = q->blocked_readers;
+	s->blocked_readers = q->blocked_readers +
+			     atomic_read(&q->ring_sleepers);
 	s->blocked_writers = q->blocked_writers;
 	s->durability = q->durability;
 	s->next_flags = first ? first->flags : 0;

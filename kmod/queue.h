@@ -123,6 +123,7 @@ struct mq_queue {
 	/* The rings front-end's RX rings on this queue, its own business. */
 	spinlock_t rings_lock;
 	struct list_head rings;
+	atomic_t ring_sleepers;		/* in MQ_RING_ENTER_WAIT for messages */
 
 	atomic_t open_fds;
 	wait_queue_head_t pollq;	/* poll(2) only; read/write use waiters */

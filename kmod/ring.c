@@ -1045,8 +1045,11 @@ static long mq_ring_enter(struct mq_ring *r, struct mq_ring_enter *e)
 			 */
 			if (filled && !mq_queue_maybe_empty(q))
 				break;
-			if (wait_event_interruptible(q->pollq,
-						     mq_rx_ready(r, tail0))) {
+			atomic_inc(&q->ring_sleepers);
+			err = wait_event_interruptible(q->pollq,
+						       mq_rx_ready(r, tail0));
+			atomic_dec(&q->ring_sleepers);
+			if (err) {
 				err = -EINTR;
 				break;
 			}

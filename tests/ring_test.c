@@ -2125,6 +2125,35 @@ TEST_F(ring, submit_wait_sleeps_until_readers_drain)
 	close(rd);
 }
 
+TEST_F(ring, getmsgs_wait_counts_as_a_blocked_reader)
+{
+	struct waiter wt = { .flags = MQ_RING_ENTER_GETMSGS | MQ_RING_ENTER_WAIT };
+	struct mq_info info;
+	struct mq_ring r;
+	pthread_t t;
+	int wr;
+
+	MKQ(1000, 0, 0);
+	wr = mqt_open(self->name, O_WRONLY);
+	ASSERT_LE(0, wr);
+	ASSERT_EQ(0, mq_ring_open(&r, self->path, O_RDONLY, 0, 16384));
+	ASSERT_EQ(0, mqt_info(wr, &info));
+	EXPECT_EQ(0, info.blocked_readers);
+	wt.fd = r.fd;
+	ASSERT_EQ(0, pthread_create(&t, NULL, enter_thread, &wt));
+	EXPECT_TRUE(waiter_asleep(&wt));
+	ASSERT_EQ(0, mqt_info(wr, &info));
+	EXPECT_EQ(1, info.blocked_readers);	/* as a read(2) would be */
+	ASSERT_EQ(0, write_msg(wr, 0, 100));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, wt.rc);
+	EXPECT_EQ(1, wt.e.delivered);
+	ASSERT_EQ(0, mqt_info(wr, &info));
+	EXPECT_EQ(0, info.blocked_readers);
+	mq_ring_close(&r);
+	close(wr);
+}
+
 /* Submit, taking an EINTR that the spec lets a call report late once. */
 static int submit_retry(int fd)
 {

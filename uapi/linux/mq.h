@@ -353,7 +353,8 @@ enum mq_store_stat {
  * @head_offset: offset of the oldest queued message (== tail when empty)
  * @tail_offset: offset the next written message will get
  * @next_len: length of the oldest queued message, 0 when empty
- * @blocked_readers: readers asleep now
+ * @blocked_readers: readers asleep now (read(2), MQ_IOC_RECV, and ring
+ *	consumers in MQ_RING_ENTER_WAIT)
  * @blocked_writers: writers asleep now
  * @open_fds: open file descriptions of this queue
  * @msgs_in: messages written since creation
