@@ -1605,22 +1605,28 @@ out:
  * @q: the queue
  * @n: how many
  * @bytes: their total length
+ * @longest: the length of the longest
  * @first: out: the offset of the first; they get consecutive ones
  *
  * A front-end that can copy messages from a producer straight to a
  * consumer does so only while that cannot reorder or bypass anything:
  * for a memory queue with nothing queued and no reader asleep. The
  * messages are then written and read at once, as if they went through
- * the log. Return: 0, -EIDRM, or -EAGAIN (go through the log).
+ * the log. @longest is checked against max-msg here, under the lock that
+ * a limit change takes: a front-end's own earlier check may be stale.
+ * Return: 0, -EIDRM, or -EAGAIN (go through the log, which checks each
+ * message).
  */
-int mq_queue_direct(struct mq_queue *q, u32 n, u64 bytes, u64 *first)
+int mq_queue_direct(struct mq_queue *q, u32 n, u64 bytes, u32 longest,
+		    u64 *first)
 {
 	int err = 0;
 
 	spin_lock(&q->lock);
 	if (q->dead) {
 		err = -EIDRM;
-	} else if (q->store || !list_empty(&q->msgs) || q->blocked_readers) {
+	} else if (q->store || !list_empty(&q->msgs) || q->blocked_readers ||
+		   longest > q->lim.max_msg) {
 		err = -EAGAIN;
 	} else {
 		*first = q->tail;

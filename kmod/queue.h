@@ -276,7 +276,8 @@ void mq_msg_copy_to(const struct mq_msg *m, void *buf);
 void mq_msgs_put(struct list_head *list);
 ssize_t mq_queue_send(struct mq_queue *q, struct iov_iter *from,
 		      bool nonblock, u64 *endp);
-int mq_queue_direct(struct mq_queue *q, u32 n, u64 bytes, u64 *first);
+int mq_queue_direct(struct mq_queue *q, u32 n, u64 bytes, u32 longest,
+		    u64 *first);
 void mq_queue_wake_readers(struct mq_queue *q);
 u64 mq_queue_durable(struct mq_queue *q);
 int mq_queue_sync(struct mq_queue *q, u64 end);

@@ -516,8 +516,8 @@ static int mq_rx_direct(struct mq_ring *c, const struct mq_rbuf *src,
 	struct mq_rbuf *b = &c->rx;
 	bool drained = false;
 	u64 first, bytes;
+	u32 t, skip, longest;
 	int k = 0, err;
-	u32 t, skip;
 
 	/* Bounded: a fill moves at most a ring's worth, never sleeps long. */
 	mutex_lock(&c->rx_lock);
@@ -525,16 +525,17 @@ static int mq_rx_direct(struct mq_ring *c, const struct mq_rbuf *src,
 		goto out;
 	mq_rx_sync_head(c, false);
 	for (;;) {
-		for (t = b->ktail, k = 0, bytes = 0; k < n; k++) {
+		for (t = b->ktail, k = 0, bytes = 0, longest = 0; k < n; k++) {
 			skip = mq_rx_place(b, t, d[k].len);
 			if (skip == U32_MAX)
 				break;
 			t += skip + mq_rec_bytes(d[k].len);
 			bytes += d[k].len;
+			longest = max(longest, d[k].len);
 		}
 		if (!k)
 			goto out;
-		err = mq_queue_direct(q, k, bytes, &first);
+		err = mq_queue_direct(q, k, bytes, longest, &first);
 		if (err != -EAGAIN || drained || mq_queue_maybe_empty(q))
 			break;
 		/*
@@ -594,7 +595,7 @@ static struct mq_ring *mq_rx_pick(struct mq_queue *q)
  */
 static int mq_tx_fast(struct mq_ring *r, u32 tail)
 {
-	u32 h, t, skip, max_msg = READ_ONCE(r->q->lim.max_msg);
+	u32 h, t, skip, longest = 0, max_msg = READ_ONCE(r->q->lim.max_msg);
 	struct mq_rbuf *b = &r->tx, *rb;
 	struct mq_queue *q = r->q;
 	struct mq_txd *d = r->txd;
@@ -648,6 +649,7 @@ static int mq_tx_fast(struct mq_ring *r, u32 tail)
 		t += skip + rlen;
 		h += rlen;
 		bytes += len;
+		longest = max(longest, len);
 	}
 	/* Pads alone: step over them, whatever happens next. */
 	if (!k)
@@ -656,7 +658,7 @@ static int mq_tx_fast(struct mq_ring *r, u32 tail)
 	 * Pass 2, once the messages are this ring's: nothing reaches the
 	 * consumer's pages that may yet go to another reader.
 	 */
-	if (!k || mq_queue_direct(q, k, bytes, &first)) {
+	if (!k || mq_queue_direct(q, k, bytes, longest, &first)) {
 		k = 0;
 		goto out;
 	}

@@ -1797,6 +1797,54 @@ TEST_F(ring, tx_oversize_records_skipped_and_counted)
 	close(rd);
 }
 
+/* The same with an RX ring open: the direct path checks max-msg too. */
+TEST_F(ring, tx_oversize_records_skipped_on_the_direct_path)
+{
+	static const struct { uint32_t seq, len; } tx[] = {
+		{ 0, 50 }, { 1, 200 }, { 2, 60 },	/* max-msg 100 */
+		{ 3, 60 }, { 4, 40 },			/* then 55 */
+	}, want[] = { { 0, 50 }, { 2, 60 }, { 4, 40 } };
+	struct mq_ring p, c;
+	struct mq_ring_enter e;
+	struct mq_ring_msg m;
+
+	MKQ(100, 0, 0);
+	ASSERT_EQ(0, mq_ring_open(&c, self->path, O_RDONLY, 0, 16384));
+	ASSERT_EQ(0, mq_ring_open(&p, self->path, O_WRONLY, 8192, 0));
+	for (uint32_t i = 0; i < 5; i++) {
+		void *d = mq_ring_reserve(&p, tx[i].len);
+
+		ASSERT_NE(NULL, d);
+		pfill(d, tx[i].seq, tx[i].len);
+		if (i == 2) {
+			store_rel(p.tx.tail, p.tx.local);
+			ASSERT_EQ(0, mq_ring_enter(&p, MQ_RING_ENTER_SUBMIT, &e));
+			EXPECT_EQ(2, e.submitted);
+			EXPECT_EQ(1, e.bad);
+			EXPECT_EQ(2, p.status->tx_direct);
+			ASSERT_EQ(0, mqt_set_u32(&self->nl, self->name,
+						 MQ_A_QUEUE_MAX_MSG, 55, NULL));
+		}
+	}
+	store_rel(p.tx.tail, p.tx.local);
+	ASSERT_EQ(0, mq_ring_enter(&p, MQ_RING_ENTER_SUBMIT, &e));
+	EXPECT_EQ(1, e.submitted);
+	EXPECT_EQ(1, e.bad);
+	EXPECT_EQ(3, p.status->tx_direct);
+	EXPECT_EQ(2, p.status->tx_bad);
+	mq_ring_fill(&c);
+	for (uint32_t i = 0; i < 3; i++) {
+		ASSERT_EQ(0, mq_ring_peek(&c, &m)) TH_LOG("message %u", i);
+		EXPECT_EQ(i, m.offset);
+		EXPECT_EQ(want[i].len, m.len);
+		EXPECT_EQ(-1, pcheck(m.data, want[i].seq, m.len));
+	}
+	EXPECT_EQ(-EAGAIN, mq_ring_peek(&c, &m));
+	mq_ring_release(&c, &m);
+	mq_ring_close(&p);
+	mq_ring_close(&c);
+}
+
 TEST_F(ring, tx_invalid_records_skipped_and_counted)
 {
 	struct raw r;
