@@ -1432,14 +1432,24 @@ static int __mq_store_wait(struct mq_store *s, u64 end, bool writer,
 			spin_unlock(&s->lock);
 			if (writer)
 				mq_store_gather(s);
-			mutex_lock(&s->commit_mutex);
-			mq_store_commit(s);
-			mutex_unlock(&s->commit_mutex);
+			/* The flush worker may hold it, stuck on the device. */
+			if (!killable)
+				mutex_lock(&s->commit_mutex);
+			else if (mutex_lock_killable(&s->commit_mutex))
+				err = -EINTR;
+			if (!err) {
+				mq_store_commit(s);
+				mutex_unlock(&s->commit_mutex);
+			}
 			spin_lock(&s->lock);
 			s->committing = false;
-			mq_store_count_released(s);
+			if (!err)
+				mq_store_count_released(s);
 			spin_unlock(&s->lock);
+			/* Killed: the others wake, and one of them leads. */
 			wake_up_all(&s->commit_wq);
+			if (err)
+				break;
 			continue;
 		}
 		/* Follow: a commit is under way; the next one takes ours. */

@@ -22,7 +22,9 @@
  *         the second at once; the leader waits in state D. Resumed, the
  *         leader's write is acknowledged, the store takes writes again,
  *         and the queue holds all three messages (the killed writer's
- *         too: it was queued), once each, intact, in order.
+ *         too: it was queued), once each, intact, in order. Then the
+ *         async flush is the commit stuck on the device: a sync writer
+ *         waiting to lead the next one dies of SIGKILL at once too.
  *
  * Output: "ok - ..." / "not ok - ..." lines, "# ..." comments, and last
  * "N passed, N failed"; exit status 0 only if nothing failed. Runs as
@@ -63,6 +65,8 @@ static const struct qdef qs[] = {
 
 static const struct qdef q_flakey = { "dmflakey", 'F', MQ_DURABILITY_SYNC };
 static const struct qdef q_stall = { "dmstall", 'T', MQ_DURABILITY_SYNC };
+static const struct qdef q_stall_async = { "dmstallasync", 'U',
+					   MQ_DURABILITY_ASYNC };
 static const struct qdef q_late = { "dmlate", 'L', MQ_DURABILITY_SYNC };
 
 /* ---- scenario 1: I/O errors with dm-flakey ---- */
@@ -820,6 +824,15 @@ static bool reap(pid_t pid, int ms, int *status)
 	return false;
 }
 
+/* Whether child @pid, sent SIGKILL, dies of it within 5 s (reaped). */
+static bool dies_of_sigkill(pid_t pid)
+{
+	int st;
+
+	kill(pid, SIGKILL);
+	return reap(pid, 5000, &st) && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+}
+
 /* A child that makes one sync write of message @seq to q_stall and exits
  * 0 if it was acknowledged. */
 static pid_t stall_writer(uint32_t seq)
@@ -864,9 +877,7 @@ static void scenario_stall(const char *dev)
 	if (!check(behind > 0 && wait_state_d(behind, 5000),
 		   "stall: a second sync writer sleeps behind that commit"))
 		goto out;
-	kill(behind, SIGKILL);
-	if (check(reap(behind, 5000, &st) && WIFSIGNALED(st) &&
-		  WTERMSIG(st) == SIGKILL,
+	if (check(dies_of_sigkill(behind),
 		  "stall: SIGKILL ends the writer behind the stalled commit"))
 		behind = -1;
 	check(task_state(lead) == 'D', "stall: the leader still waits for its I/O");
@@ -888,6 +899,44 @@ static void scenario_stall(const char *dev)
 	check(n == 3 && i == 3,
 	      "stall: the queue holds messages 0, 1 (the killed writer's) and 2, intact, in order (%d read)",
 	      n);
+
+	/* Now the flush worker's commit is the one that cannot end. */
+	err = queue_new(&q_stall_async, 100);
+	fd = err ? -1 : mqt_open(q_stall_async.name, O_WRONLY);
+	if (!check(fd >= 0, "stall: async queue made%s", why(err)))
+		goto out;
+	suspended = !dmsetup(false, "suspend", &dm_stall, NULL);
+	if (!check(suspended, "stall: device suspended again")) {
+		close(fd);
+		goto out;
+	}
+	err = msg_write(fd, q_stall_async.tag, 0);
+	close(fd);
+	check(!err, "stall: an async write returns at once%s", why(err));
+	usleep(300 * 1000);	/* the flush (every 50 ms) is now stuck */
+	lead = stall_writer(3);
+	if (!check(lead > 0 && wait_state_d(lead, 5000),
+		   "stall: a sync writer waits to lead the next commit"))
+		goto out;
+	if (check(dies_of_sigkill(lead),
+		  "stall: SIGKILL ends it while the async flush is stuck"))
+		lead = -1;
+	suspended = dmsetup(false, "resume", &dm_stall, NULL);
+	if (!check(!suspended, "stall: device resumed again"))
+		goto out;
+	fd = mqt_open(q_stall.name, O_WRONLY);
+	err = fd < 0 ? -errno : msg_write(fd, q_stall.tag, 4);
+	if (fd >= 0)
+		close(fd);
+	check(!err, "stall: sync writes work again%s", why(err));
+	n = drain(&q_stall, got, ARRAY_SIZE(got));
+	check(n == 2 && got[0].seq == 3 && got[1].seq == 4 && got[0].intact &&
+	      got[1].intact && got[0].offset == 3 && got[1].offset == 4,
+	      "stall: messages 3 (the killed writer's) and 4 follow, intact, in order (%d read)",
+	      n);
+	n = drain(&q_stall_async, got, ARRAY_SIZE(got));
+	check(n == 1 && got[0].seq == 0 && got[0].intact,
+	      "stall: the async message is there, intact (%d read)", n);
 out:
 	if (suspended)
 		dmsetup(false, "resume", &dm_stall, NULL);
