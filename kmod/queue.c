@@ -771,9 +771,11 @@ static bool mq_msg_copy_out(const struct mq_msg *m, struct iov_iter *to)
  * storage.
  *
  * Return: the message length, or -EINVAL (empty), -EMSGSIZE (too big),
- * -EAGAIN, -ERESTARTSYS, -EFAULT, -ENOMEM, -EIDRM, -ENOSPC (store full)
- * or -EIO (store degraded); on error nothing was appended, but for -EIO
- * from a sync queue: the message is queued but not on stable storage.
+ * -EAGAIN, -ERESTARTSYS, -EFAULT, -ENOMEM, -EIDRM, -ENOSPC (store full),
+ * -EIO (store degraded) or -EINTR (killed while waiting on the store);
+ * on error nothing was appended, but for -EIO or -EINTR from a sync
+ * queue's wait for stable storage: the message is queued and in the log
+ * buffer, not known to be on stable storage.
  */
 ssize_t mq_queue_write(struct mq_queue *q, struct iov_iter *from,
 		       bool nonblock)
@@ -877,7 +879,8 @@ relock:
 	if (err == -EINPROGRESS || (err == -ENOSPC && !reclaimed)) {
 		/* The log's memory is full, or its space: make room. */
 		if (err == -EINPROGRESS) {
-			err = mq_store_commit_all(s);
+			/* Nothing of ours appended yet: killable. */
+			err = mq_store_commit_all(s, true);
 		} else {
 			reclaimed = true;
 			err = mq_queue_store_reclaim(s);
@@ -1008,7 +1011,7 @@ again:
 		s = q->store;
 		mq_store_get(s);
 		spin_unlock(&q->lock);
-		err = mq_store_commit_all(s);
+		err = mq_store_commit_all(s, true);
 		mq_store_put(s);
 		if (err)
 			return err;
@@ -1670,7 +1673,7 @@ u64 mq_queue_durable(struct mq_queue *q)
  * @end: from mq_queue_send()
  *
  * Joins (or leads) a group commit, as a sync write(2) does. Return: 0,
- * or -EIO if it never will be.
+ * -EIO if it never will be, or -EINTR if the caller was killed first.
  */
 int mq_queue_sync(struct mq_queue *q, u64 end)
 {
@@ -2062,7 +2065,7 @@ int mq_queue_store_detach(bool force, struct netlink_ext_ack *extack)
 		NL_SET_ERR_MSG(extack, "out of memory for the store's catalog; still attached");
 		return -ENOMEM;
 	}
-	mq_store_commit_all(s);
+	mq_store_commit_all(s, false);
 	clean = !mq_store_write_catalog(s, cat, s->tail_seg, true);
 	if (!clean)
 		pr_err("%s: cannot write the catalog at detach\n", s->path);

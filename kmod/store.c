@@ -26,6 +26,7 @@
 #include <linux/uuid.h>
 #include <linux/timekeeping.h>
 #include <linux/kdev_t.h>
+#include <linux/sched/signal.h>
 
 #include "store.h"
 #include "queue.h"
@@ -1426,6 +1427,21 @@ static int __mq_store_wait(struct mq_store *s, u64 end, bool writer,
 			err = -EIO;
 			break;
 		}
+		/* Made durable since the check above (and maybe counted). */
+		if (s->durable >= end) {
+			spin_unlock(&s->lock);
+			break;
+		}
+		/*
+		 * Dying: no new I/O to wait for. The record is in the log
+		 * buffer, and the flush worker, armed when it was appended,
+		 * or the next writer's commit takes it.
+		 */
+		if (killable && fatal_signal_pending(current)) {
+			spin_unlock(&s->lock);
+			err = -EINTR;
+			break;
+		}
 		if (!s->committing) {
 			/* Lead: commit what everyone has appended so far. */
 			s->committing = true;
@@ -1433,10 +1449,10 @@ static int __mq_store_wait(struct mq_store *s, u64 end, bool writer,
 			if (writer)
 				mq_store_gather(s);
 			/* The flush worker may hold it, stuck on the device. */
-			if (!killable)
+			if (killable)
+				err = mutex_lock_killable(&s->commit_mutex);
+			else
 				mutex_lock(&s->commit_mutex);
-			else if (mutex_lock_killable(&s->commit_mutex))
-				err = -EINTR;
 			if (!err) {
 				mq_store_commit(s);
 				mutex_unlock(&s->commit_mutex);
@@ -1446,18 +1462,13 @@ static int __mq_store_wait(struct mq_store *s, u64 end, bool writer,
 			if (!err)
 				mq_store_count_released(s);
 			spin_unlock(&s->lock);
-			/* Killed: the others wake, and one of them leads. */
+			/* The others: done, or (if this one was killed) to lead. */
 			wake_up_all(&s->commit_wq);
 			if (err)
 				break;
 			continue;
 		}
 		/* Follow: a commit is under way; the next one takes ours. */
-		if (killable && fatal_signal_pending(current)) {
-			spin_unlock(&s->lock);
-			err = -EINTR;
-			break;
-		}
 		prepare_to_wait(&s->commit_wq, &wait,
 				killable ? TASK_KILLABLE : TASK_UNINTERRUPTIBLE);
 		spin_unlock(&s->lock);
@@ -1478,17 +1489,18 @@ static int __mq_store_wait(struct mq_store *s, u64 end, bool writer,
 /**
  * mq_store_commit_all - commit everything appended so far
  * @s: the store
+ * @killable: a fatal signal may end the wait for another's commit
  *
- * Return: 0 or -EIO.
+ * Return: 0, -EIO, or (@killable) -EINTR.
  */
-int mq_store_commit_all(struct mq_store *s)
+int mq_store_commit_all(struct mq_store *s, bool killable)
 {
 	u64 end;
 
 	spin_lock(&s->lock);
 	end = s->head;
 	spin_unlock(&s->lock);
-	return mq_store_wait(s, end);
+	return __mq_store_wait(s, end, false, killable);
 }
 
 static void mq_store_flush_fn(struct work_struct *work)
@@ -1626,7 +1638,7 @@ void mq_store_abort(struct mq_store *s)
 void mq_store_close(struct mq_store *s, bool clean)
 {
 	cancel_delayed_work_sync(&s->flush_work);
-	mq_store_commit_all(s);
+	mq_store_commit_all(s, false);
 	spin_lock(&s->lock);
 	s->detached = true;
 	spin_unlock(&s->lock);

@@ -145,7 +145,7 @@ int mq_store_append_pos(struct mq_store *s, u64 serial, u16 type,
 			u64 offset, u64 *end);
 int mq_store_wait(struct mq_store *s, u64 end);
 int mq_store_wait_writer(struct mq_store *s, u64 end);
-int mq_store_commit_all(struct mq_store *s);
+int mq_store_commit_all(struct mq_store *s, bool killable);
 struct mq_disk_catalog *mq_store_catalog_alloc(struct mq_store *s, u32 extra);
 int mq_store_write_catalog(struct mq_store *s, struct mq_disk_catalog *cat,
 			   u64 log_tail, bool final);

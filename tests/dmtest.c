@@ -24,7 +24,9 @@
  *         and the queue holds all three messages (the killed writer's
  *         too: it was queued), once each, intact, in order. Then the
  *         async flush is the commit stuck on the device: a sync writer
- *         waiting to lead the next one dies of SIGKILL at once too.
+ *         waiting to lead the next one dies of SIGKILL at once too, and
+ *         so does an async writer that filled the log buffer (8 MiB);
+ *         resumed, the queue holds exactly what it was answered for.
  *
  * Output: "ok - ..." / "not ok - ..." lines, "# ..." comments, and last
  * "N passed, N failed"; exit status 0 only if nothing failed. Runs as
@@ -67,6 +69,8 @@ static const struct qdef q_flakey = { "dmflakey", 'F', MQ_DURABILITY_SYNC };
 static const struct qdef q_stall = { "dmstall", 'T', MQ_DURABILITY_SYNC };
 static const struct qdef q_stall_async = { "dmstallasync", 'U',
 					   MQ_DURABILITY_ASYNC };
+static const struct qdef q_stall_fill = { "dmstallfill", 'V',
+					  MQ_DURABILITY_ASYNC };
 static const struct qdef q_late = { "dmlate", 'L', MQ_DURABILITY_SYNC };
 
 /* ---- scenario 1: I/O errors with dm-flakey ---- */
@@ -846,6 +850,83 @@ static pid_t stall_writer(uint32_t seq)
 	_exit(fd >= 0 && !msg_write(fd, q_stall.tag, seq) ? 0 : 1);
 }
 
+/*
+ * A child that writes messages 0, 1, ... to q_stall_fill until one fails
+ * or it is killed, and after each answered write sends its seq to @wfd.
+ */
+static pid_t stall_filler(int wfd)
+{
+	pid_t pid = fork();
+	uint32_t seq;
+	int fd;
+
+	if (pid)
+		return pid;
+	fd = mqt_open(q_stall_fill.name, O_WRONLY);
+	for (seq = 0; fd >= 0 && !msg_write(fd, q_stall_fill.tag, seq); seq++)
+		if (write(wfd, &seq, sizeof(seq)) != sizeof(seq))
+			break;
+	_exit(1);
+}
+
+/*
+ * Phase 3, on the suspended device: an async writer blocked on a full log
+ * buffer can be killed.
+ */
+static void stall_fill(void)
+{
+	static struct got got[1024];
+	uint32_t seq, acked = 0, before;
+	int p[2], n, i, ms, still = 0, st;
+	bool blocked = false, ok;
+	pid_t pid;
+
+	if (!check(!pipe(p), "stall: pipe"))
+		return;
+	pid = stall_filler(p[1]);
+	close(p[1]);
+	/* Blocked for good: in D, nothing answered for 200 ms (20 s at most). */
+	for (ms = 0; pid > 0 && ms < 20000 && !blocked; ms += 50) {
+		before = acked;
+		while (ioctl(p[0], FIONREAD, &n) == 0 && n >= (int)sizeof(seq) &&
+		       read(p[0], &seq, sizeof(seq)) == sizeof(seq))
+			acked = seq + 1;
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			pid = -1;	/* a write failed */
+		else if (task_state(pid) == 'D' && acked == before)
+			blocked = ++still >= 4;
+		else
+			still = 0;
+		usleep(50 * 1000);
+	}
+	if (!check(blocked,
+		   "stall: an async writer blocks once the log buffer is full (%u answered)",
+		   acked)) {
+		dmsetup(false, "resume", &dm_stall, NULL);
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+		close(p[0]);
+		return;
+	}
+	ok = check(dies_of_sigkill(pid), "stall: SIGKILL ends it");
+	check(!dmsetup(false, "resume", &dm_stall, NULL),
+	      "stall: device resumed a third time");
+	if (!ok)
+		waitpid(pid, NULL, 0);
+	while (read(p[0], &seq, sizeof(seq)) == sizeof(seq))
+		acked = seq + 1;
+	close(p[0]);
+	n = drain(&q_stall_fill, got, ARRAY_SIZE(got));
+	for (i = 0; i < n; i++)
+		if (got[i].seq != (uint32_t)i || !got[i].intact)
+			break;
+	check(acked > 0 && n == (int)acked && i == n,
+	      "stall: the queue holds exactly the %u answered messages, intact, in order (%d read)",
+	      acked, n);
+}
+
 static void scenario_stall(const char *dev)
 {
 	const unsigned long long sectors = FLAKEY_BYTES >> 9;
@@ -937,6 +1018,15 @@ static void scenario_stall(const char *dev)
 	n = drain(&q_stall_async, got, ARRAY_SIZE(got));
 	check(n == 1 && got[0].seq == 0 && got[0].intact,
 	      "stall: the async message is there, intact (%d read)", n);
+
+	/* And a writer waiting for room in the log buffer. */
+	err = queue_new(&q_stall_fill, 10000);
+	if (!check(!err, "stall: async queue for the fill made%s", why(err)))
+		goto out;
+	suspended = !dmsetup(false, "suspend", &dm_stall, NULL);
+	if (check(suspended, "stall: device suspended a third time"))
+		stall_fill();
+	suspended = false;	/* stall_fill() resumed it */
 out:
 	if (suspended)
 		dmsetup(false, "resume", &dm_stall, NULL);
