@@ -1346,20 +1346,8 @@ static void mq_store_gather(struct mq_store *s)
 }
 
 /**
- * mq_store_wait - wait until the log is stable up to @end, committing
- * @s: the store
- * @end: a log position from an append
- *
- * Return: 0, or -EIO if it never will be.
- */
-int mq_store_wait(struct mq_store *s, u64 end)
-{
-	return __mq_store_wait(s, end, false, false);
-}
-
-/**
- * mq_store_wait_writer - mq_store_wait() for a sync write(2), counted for
- * group commit
+ * mq_store_wait_writer - wait until the log is stable up to @end, for a
+ * sync write(2), counted for group commit
  * @s: the store
  * @end: the log position after its record
  *

@@ -143,7 +143,6 @@ int mq_store_append_msg(struct mq_store *s, u64 serial, struct mq_msg *m,
 			u64 *end);
 int mq_store_append_pos(struct mq_store *s, u64 serial, u16 type,
 			u64 offset, u64 *end);
-int mq_store_wait(struct mq_store *s, u64 end);
 int mq_store_wait_writer(struct mq_store *s, u64 end);
 int mq_store_commit_all(struct mq_store *s, bool killable);
 struct mq_disk_catalog *mq_store_catalog_alloc(struct mq_store *s, u32 extra);

@@ -286,7 +286,7 @@ enum mq_stat {
 	MQ_STAT_PEAK_MSGS,	/* u64, highest depth in messages seen */
 	MQ_STAT_HEAD_OFFSET,	/* u64, offset of the oldest queued message */
 	MQ_STAT_TAIL_OFFSET,	/* u64, offset the next message will get */
-	MQ_STAT_BLOCKED_READERS,	/* u32, readers asleep now */
+	MQ_STAT_BLOCKED_READERS,	/* u32, readers asleep now (rings too) */
 	MQ_STAT_BLOCKED_WRITERS,	/* u32, writers asleep now */
 	MQ_STAT_OPEN_FDS,	/* u32 */
 
