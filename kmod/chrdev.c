@@ -177,10 +177,20 @@ const struct mq_queue_observer mq_chrdev_observer = {
 static int mq_open(struct inode *inode, struct file *file)
 {
 	struct mq_queue *q = mq_queue_get_by_id(iminor(inode));
+	int mask = 0, err;
 
 	if (!q)
 		return -ENXIO;
-	atomic_inc(&q->open_fds);
+	if (file->f_mode & FMODE_READ)
+		mask |= MAY_READ;
+	if (file->f_mode & FMODE_WRITE)
+		mask |= MAY_WRITE;
+	/* The VFS checked the node; the queue's own access decides too. */
+	err = mq_queue_open(q, mask);
+	if (err) {
+		mq_queue_put(q);
+		return err;
+	}
 	file->private_data = q;
 	return stream_open(inode, file);
 }
@@ -189,7 +199,7 @@ static int mq_release(struct inode *inode, struct file *file)
 {
 	struct mq_queue *q = file->private_data;
 
-	atomic_dec(&q->open_fds);
+	mq_queue_close(q);
 	mq_queue_put(q);
 	return 0;
 }

@@ -43,6 +43,7 @@ static int __init mq_init(void)
 	err = mq_netlink_init();
 	if (err)
 		goto err_chrdev;
+	mq_events_set(&mq_nl_events);
 	pr_info("loaded, up to %u queues\n", max_queues);
 	return 0;
 
@@ -55,6 +56,8 @@ err_queue:
 
 static void __exit mq_exit(void)
 {
+	/* Before the family goes: the store's last commit may yet report. */
+	mq_events_set(NULL);
 	mq_netlink_exit();
 	mq_queue_store_detach(true, NULL);	/* saves the durable queues */
 	mq_queue_exit();	/* deletes every queue and its device */

@@ -381,13 +381,15 @@ cancel:
 	return -EMSGSIZE;
 }
 
-/**
- * mq_nl_store_event - tell the events group about a store
- * @s: the store
- * @cmd: MQ_CMD_STORE_ATTACH, _DETACH or _GET (its state changed)
- */
-void mq_nl_store_event(struct mq_store *s, u8 cmd)
+/* Tell the events group about a store. */
+static void mq_nl_store_event(struct mq_store *s, enum mq_store_event ev)
 {
+	static const u8 cmds[] = {
+		[MQ_STORE_EV_ATTACHED] = MQ_CMD_STORE_ATTACH,
+		[MQ_STORE_EV_DETACHED] = MQ_CMD_STORE_DETACH,
+		[MQ_STORE_EV_CHANGED] = MQ_CMD_STORE_GET,
+	};
+	u8 cmd = cmds[ev];
 	struct sk_buff *skb;
 
 	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
@@ -399,6 +401,10 @@ void mq_nl_store_event(struct mq_store *s, u8 cmd)
 	}
 	genlmsg_multicast(&mq_genl_family, skb, 0, MQ_MCGRP_EVENTS, GFP_KERNEL);
 }
+
+const struct mq_event_ops mq_nl_events = {
+	.store = mq_nl_store_event,
+};
 
 /* Opening block devices by path is for the host's administrator. */
 static const char *mq_nl_store_path(struct genl_info *info)
@@ -539,6 +545,12 @@ static struct genl_family mq_genl_family __ro_after_init = {
 	.version = MQ_GENL_VERSION,
 	.maxattr = MQ_A_MAX,
 	.module = THIS_MODULE,
+	/*
+	 * Not under genl_mutex: a command waiting for the store's device
+	 * (a catalog write) must not stall every generic netlink family.
+	 * The core does its own locking.
+	 */
+	.parallel_ops = true,
 	.ops = mq_genl_ops,
 	.n_ops = ARRAY_SIZE(mq_genl_ops),
 	.mcgrps = mq_mcgrps,

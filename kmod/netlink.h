@@ -5,7 +5,7 @@
 int mq_netlink_init(void);
 void mq_netlink_exit(void);
 
-struct mq_store;
-void mq_nl_store_event(struct mq_store *s, u8 cmd);
+struct mq_event_ops;
+extern const struct mq_event_ops mq_nl_events;
 
 #endif /* _MQ_NETLINK_H */

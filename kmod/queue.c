@@ -27,7 +27,6 @@
 
 #include "queue.h"
 #include "store.h"
-#include "netlink.h"
 
 /*
  * A task asleep in read or write, on q->readers or q->writers, on its own
@@ -62,13 +61,55 @@ struct mq_wake {
 	struct task_struct *tasks[4];
 };
 
-static DEFINE_MUTEX(mq_reg_lock);	/* registry: xarray, names, gen */
+/*
+ * The registry. mq_reg_lock serialises every change: creation (names are
+ * unique under it), deletion, limits, and the store's attach, detach and
+ * catalog writes, so it is held across the store's I/O. Nothing a user
+ * without CAP_NET_ADMIN can ask for waits for it: lookups walk the
+ * xarray under RCU, open(2) included, and the attached store has a
+ * spinlock of its own for readers.
+ */
+static DEFINE_MUTEX(mq_reg_lock);
 static DEFINE_XARRAY_ALLOC(mq_queues);
 static u32 mq_next_id;
 static unsigned int mq_reg_gen;
 static unsigned int mq_max_queues;
 static const struct mq_queue_observer *mq_observer;
-static struct mq_store *mq_store_cur;	/* the attached store, mq_reg_lock */
+/* The attached store: changed under mq_reg_lock and mq_store_cur_lock. */
+static struct mq_store *mq_store_cur;
+static DEFINE_SPINLOCK(mq_store_cur_lock);
+
+/* Who hears of the store's events; taken for reading around each. */
+static const struct mq_event_ops *mq_events;
+static DECLARE_RWSEM(mq_events_sem);
+
+/**
+ * mq_events_set - set (or with NULL, take away) the events' listener
+ * @ops: the listener
+ *
+ * Once this returns with NULL, no call to the old listener is running or
+ * will be made.
+ */
+void mq_events_set(const struct mq_event_ops *ops)
+{
+	down_write(&mq_events_sem);
+	mq_events = ops;
+	up_write(&mq_events_sem);
+}
+
+static void mq_event_store(struct mq_store *s, enum mq_store_event ev)
+{
+	down_read(&mq_events_sem);
+	if (mq_events)
+		mq_events->store(s, ev);
+	up_read(&mq_events_sem);
+}
+
+/* The store's own report that its state changed (an I/O error). */
+static void mq_store_changed(struct mq_store *s)
+{
+	mq_event_store(s, MQ_STORE_EV_CHANGED);
+}
 
 /**
  * mq_queue_name_valid - check a queue name
@@ -182,12 +223,12 @@ void mq_queue_put(struct mq_queue *q)
 	kref_put(&q->ref, mq_queue_release);
 }
 
-/* Under mq_reg_lock. */
 static struct mq_queue *__mq_queue_lookup(const char *name)
 {
 	struct mq_queue *q;
 	unsigned long id;
 
+	lockdep_assert_held(&mq_reg_lock);
 	xa_for_each(&mq_queues, id, q)
 		if (!strcmp(q->name, name))
 			return q;
@@ -203,13 +244,17 @@ static struct mq_queue *__mq_queue_lookup(const char *name)
 struct mq_queue *mq_queue_lookup(const char *name)
 {
 	struct mq_queue *q;
+	unsigned long id;
 
-	mutex_lock(&mq_reg_lock);
-	q = __mq_queue_lookup(name);
-	if (q)
-		mq_queue_get(q);
-	mutex_unlock(&mq_reg_lock);
-	return q;
+	rcu_read_lock();
+	xa_for_each(&mq_queues, id, q) {
+		if (!strcmp(q->name, name) && kref_get_unless_zero(&q->ref)) {
+			rcu_read_unlock();
+			return q;
+		}
+	}
+	rcu_read_unlock();
+	return NULL;
 }
 
 /**
@@ -241,14 +286,84 @@ struct mq_queue *mq_queue_get_next(unsigned long *id)
 {
 	struct mq_queue *q;
 
-	mutex_lock(&mq_reg_lock);
-	q = xa_find(&mq_queues, id, ULONG_MAX, XA_PRESENT);
-	if (q) {
-		mq_queue_get(q);
+	rcu_read_lock();
+	while ((q = xa_find(&mq_queues, id, ULONG_MAX, XA_PRESENT))) {
 		(*id)++;
+		if (kref_get_unless_zero(&q->ref))
+			break;
 	}
-	mutex_unlock(&mq_reg_lock);
+	rcu_read_unlock();
 	return q;
+}
+
+/*
+ * May the caller open @q for @mask (MAY_READ, MAY_WRITE)? The queue's own
+ * mode, owner and group decide, as a file's do (generic_permission(),
+ * capable_wrt_inode_uidgid()): the node the caller came through may be a
+ * copy made with other access, or of a deleted queue whose minor this one
+ * reuses.
+ */
+static int mq_queue_permission(struct mq_queue *q, int mask)
+{
+	struct user_namespace *ns = current_user_ns();
+	umode_t mode;
+	kuid_t uid;
+	kgid_t gid;
+
+	spin_lock(&q->lock);
+	mode = q->mode;
+	uid = q->uid;
+	gid = q->gid;
+	spin_unlock(&q->lock);
+
+	if (uid_eq(current_fsuid(), uid))
+		mode >>= 6;
+	else if (in_group_p(gid))
+		mode >>= 3;
+	if (!(mask & ~mode & (MAY_READ | MAY_WRITE)))
+		return 0;
+	if (!kuid_has_mapping(ns, uid) || !kgid_has_mapping(ns, gid))
+		return -EACCES;
+	if (ns_capable(ns, CAP_DAC_OVERRIDE))
+		return 0;
+	if (!(mask & MAY_WRITE) && ns_capable(ns, CAP_DAC_READ_SEARCH))
+		return 0;
+	return -EACCES;
+}
+
+/**
+ * mq_queue_open - count a new open file description of a queue
+ * @q: the queue, with a reference held
+ * @mask: the access asked for: MAY_READ and/or MAY_WRITE
+ *
+ * Checks the opener against the queue's current access. Counted under
+ * the queue's lock, so that a detach that found no open fds sees this
+ * one or makes it fail.
+ *
+ * Return: 0, -EACCES, or -EBUSY (its store is being detached).
+ */
+int mq_queue_open(struct mq_queue *q, int mask)
+{
+	int err = mq_queue_permission(q, mask);
+
+	if (err)
+		return err;
+	spin_lock(&q->lock);
+	if (q->detaching)
+		err = -EBUSY;
+	else
+		atomic_inc(&q->open_fds);
+	spin_unlock(&q->lock);
+	return err;
+}
+
+/**
+ * mq_queue_close - an open file description of a queue is gone
+ * @q: the queue
+ */
+void mq_queue_close(struct mq_queue *q)
+{
+	atomic_dec(&q->open_fds);
 }
 
 /**
@@ -262,9 +377,9 @@ unsigned int mq_queue_generation(void)
 	return READ_ONCE(mq_reg_gen);
 }
 
-/* Under mq_reg_lock. */
 static void mq_reg_changed(void)
 {
+	lockdep_assert_held(&mq_reg_lock);
 	WRITE_ONCE(mq_reg_gen, mq_reg_gen + 1);
 }
 
@@ -1180,17 +1295,23 @@ static struct mq_queue *mq_queue_alloc(const char *name,
 	return q;
 }
 
-/* Give a queue its id and device; under mq_reg_lock. */
+/*
+ * Give a queue its id and device; under mq_reg_lock. The id is only
+ * reserved: until mq_queue_publish() nothing finds the queue, and an
+ * open(2) of its minor fails with ENXIO, so no one sees a queue that is
+ * not yet bound to its store or that a failure will take away again.
+ */
 static int mq_queue_register(struct mq_queue *q,
 			     struct netlink_ext_ack *extack)
 {
 	int err;
 
+	lockdep_assert_held(&mq_reg_lock);
 	if (__mq_queue_lookup(q->name)) {
 		NL_SET_ERR_MSG(extack, "queue exists");
 		return -EEXIST;
 	}
-	err = xa_alloc_cyclic(&mq_queues, &q->id, q,
+	err = xa_alloc_cyclic(&mq_queues, &q->id, NULL,
 			      XA_LIMIT(0, mq_max_queues - 1), &mq_next_id,
 			      GFP_KERNEL);
 	if (err == -EBUSY) {
@@ -1205,9 +1326,28 @@ static int mq_queue_register(struct mq_queue *q,
 		xa_erase(&mq_queues, q->id);
 		return err;
 	}
-	mq_reg_changed();
-	mq_queue_get(q);	/* the registry's reference */
 	return 0;
+}
+
+/* Undo mq_queue_register() of a queue never published; mq_reg_lock. */
+static void mq_queue_unregister(struct mq_queue *q)
+{
+	lockdep_assert_held(&mq_reg_lock);
+	mq_observer->removed(q);
+	xa_erase(&mq_queues, q->id);
+}
+
+/* Make a registered queue reachable, fully set up; under mq_reg_lock. */
+static void mq_queue_publish(struct mq_queue *q)
+{
+	void *old;
+
+	lockdep_assert_held(&mq_reg_lock);
+	mq_queue_get(q);	/* the registry's reference */
+	/* The slot exists (reserved): storing into it allocates nothing. */
+	old = xa_store(&mq_queues, q->id, q, GFP_KERNEL);
+	WARN_ON_ONCE(old);
+	mq_reg_changed();
 }
 
 /* Can the attached store take a durable queue with @lim? mq_reg_lock. */
@@ -1345,13 +1485,11 @@ struct mq_queue *mq_queue_create(const char *name,
 	if (mq_durable(durability)) {
 		err = mq_store_add_queue(q, durability, NULL, extack);
 		if (err) {
-			xa_erase(&mq_queues, q->id);
-			mq_reg_changed();
-			mq_observer->removed(q);
-			mq_queue_put(q);	/* the registry's */
+			mq_queue_unregister(q);
 			goto err_unlock;
 		}
 	}
+	mq_queue_publish(q);
 	mutex_unlock(&mq_reg_lock);
 	return q;
 
@@ -1778,12 +1916,21 @@ struct mq_store *mq_queue_store_get(void)
 {
 	struct mq_store *s;
 
-	mutex_lock(&mq_reg_lock);
+	spin_lock(&mq_store_cur_lock);
 	s = mq_store_cur;
 	if (s)
 		mq_store_get(s);
-	mutex_unlock(&mq_reg_lock);
+	spin_unlock(&mq_store_cur_lock);
 	return s;
+}
+
+/* Attach or detach the store; under mq_reg_lock. */
+static void mq_store_cur_set(struct mq_store *s)
+{
+	lockdep_assert_held(&mq_reg_lock);
+	spin_lock(&mq_store_cur_lock);
+	mq_store_cur = s;
+	spin_unlock(&mq_store_cur_lock);
 }
 
 /*
@@ -1797,6 +1944,7 @@ static int __mq_queue_store_reclaim(struct mq_store *s)
 	u64 oldest = mq_store_head_seg(s), k;
 	struct mq_queue *q;
 
+	lockdep_assert_held(&mq_reg_lock);
 	list_for_each_entry(q, &s->queues, store_node) {
 		k = mq_store_oldest_needed(s, q);
 		if (k < oldest)
@@ -1811,13 +1959,15 @@ static int __mq_queue_store_reclaim(struct mq_store *s)
  * mq_queue_store_reclaim - give log space read by every queue back
  * @s: the store
  *
- * Return: 0 or -EIO.
+ * Return: 0, -EIO, or -EINTR if the caller was killed while waiting.
  */
 static int mq_queue_store_reclaim(struct mq_store *s)
 {
 	int err = -EIO;
 
-	mutex_lock(&mq_reg_lock);
+	/* Behind a catalog write on a device that may have stopped. */
+	if (mutex_lock_killable(&mq_reg_lock))
+		return -EINTR;
 	if (mq_store_cur == s)
 		err = __mq_queue_store_reclaim(s);
 	mutex_unlock(&mq_reg_lock);
@@ -1934,7 +2084,7 @@ int mq_queue_store_attach(const char *path, u32 flush_ms,
 		NL_SET_ERR_MSG(extack, "a store is attached already (one per host)");
 		return -EBUSY;
 	}
-	s = mq_store_open(path, flush_ms, &restored, extack);
+	s = mq_store_open(path, flush_ms, mq_store_changed, &restored, extack);
 	if (IS_ERR(s)) {
 		mq_restore_free(&restored);
 		return PTR_ERR(s);
@@ -1991,20 +2141,24 @@ int mq_queue_store_attach(const char *path, u32 flush_ms,
 		err = mq_queue_register(q, extack);
 		if (err)
 			goto fail_unregister;
+		/* Bound before anyone can reach it. */
 		mq_store_get(s);
+		spin_lock(&q->lock);
 		q->store = s;
+		spin_unlock(&q->lock);
 		list_add_tail(&q->store_node, &s->queues);
 		s->nqueues++;
+		mq_queue_publish(q);
 		n++;
 	}
-	mq_store_cur = s;
+	mq_store_cur_set(s);
 	/* Save the positions found and give back what they free. */
 	if (__mq_queue_store_reclaim(s))
 		pr_warn("%s: cannot write the catalog after recovery\n", path);
 	mutex_unlock(&mq_reg_lock);
 	pr_info("%s: attached, %d queues, %llu messages recovered%s\n", path,
 		n, s->recovered_msgs, s->was_clean ? "" : " after an unclean stop");
-	mq_nl_store_event(s, MQ_CMD_STORE_ATTACH);
+	mq_event_store(s, MQ_STORE_EV_ATTACHED);
 	mq_restore_free(&restored);
 	return 0;
 
@@ -2029,6 +2183,32 @@ fail:
 	return err;
 }
 
+/*
+ * Mark (@on) or unmark the store's queues as being detached; under
+ * mq_reg_lock. Marking fails, and changes nothing, if one is open (unless
+ * @force). Return: whether they are marked.
+ */
+static bool mq_store_queues_detaching(struct mq_store *s, bool on, bool force)
+{
+	struct mq_queue *q;
+	bool busy = false;
+
+	lockdep_assert_held(&mq_reg_lock);
+	list_for_each_entry(q, &s->queues, store_node) {
+		spin_lock(&q->lock);
+		if (on && !force && atomic_read(&q->open_fds))
+			busy = true;
+		else
+			q->detaching = on;
+		spin_unlock(&q->lock);
+		if (busy)
+			break;
+	}
+	if (busy)
+		mq_store_queues_detaching(s, false, false);
+	return !busy;
+}
+
 /**
  * mq_queue_store_detach - detach the attached store
  * @force: even with open fds (module unload: there are none)
@@ -2051,16 +2231,16 @@ int mq_queue_store_detach(bool force, struct netlink_ext_ack *extack)
 		NL_SET_ERR_MSG(extack, "no store attached");
 		return -ENODEV;
 	}
-	list_for_each_entry(q, &s->queues, store_node) {
-		if (!force && atomic_read(&q->open_fds)) {
-			mutex_unlock(&mq_reg_lock);
-			NL_SET_ERR_MSG(extack, "a durable queue is open: close it first");
-			return -EBUSY;
-		}
+	/* From here on, open(2) of a durable queue fails with EBUSY. */
+	if (!mq_store_queues_detaching(s, true, force)) {
+		mutex_unlock(&mq_reg_lock);
+		NL_SET_ERR_MSG(extack, "a durable queue is open: close it first");
+		return -EBUSY;
 	}
 	/* Before anything is done: a detach without memory changes nothing. */
 	cat = mq_store_catalog_alloc(s, 0);
 	if (!cat && !force) {
+		mq_store_queues_detaching(s, false, false);
 		mutex_unlock(&mq_reg_lock);
 		NL_SET_ERR_MSG(extack, "out of memory for the store's catalog; still attached");
 		return -ENOMEM;
@@ -2071,10 +2251,9 @@ int mq_queue_store_detach(bool force, struct netlink_ext_ack *extack)
 		pr_err("%s: cannot write the catalog at detach\n", s->path);
 	list_for_each_entry_safe(q, tmp, &s->queues, store_node)
 		__mq_queue_delete(q, false, NULL);
-	mq_store_cur = NULL;
+	mq_store_cur_set(NULL);
 	mutex_unlock(&mq_reg_lock);
-	if (!force)	/* at unload, the family is gone */
-		mq_nl_store_event(s, MQ_CMD_STORE_DETACH);
+	mq_event_store(s, MQ_STORE_EV_DETACHED);
 	mq_store_close(s, clean);
 	return 0;
 }

@@ -125,7 +125,8 @@ struct mq_queue {
 	struct list_head rings;
 	atomic_t ring_sleepers;		/* in MQ_RING_ENTER_WAIT for messages */
 
-	atomic_t open_fds;
+	atomic_t open_fds;		/* changed under lock, read without */
+	bool detaching;			/* its store is being detached */
 	wait_queue_head_t pollq;	/* poll(2) only; read/write use waiters */
 
 	struct mem_cgroup *memcg;	/* all queue memory is charged here */
@@ -210,6 +211,23 @@ struct mq_queue_observer {
 	int (*changed)(struct mq_queue *q, void *prepared);
 };
 
+/* What happened to the store, for mq_event_ops.store. */
+enum mq_store_event {
+	MQ_STORE_EV_ATTACHED,
+	MQ_STORE_EV_DETACHED,
+	MQ_STORE_EV_CHANGED,	/* its state changed: degraded by an error */
+};
+
+/**
+ * struct mq_event_ops - where the core tells what happened, for listeners
+ * @store: the store was attached, detached or changed state; may sleep
+ */
+struct mq_event_ops {
+	void (*store)(struct mq_store *s, enum mq_store_event ev);
+};
+
+void mq_events_set(const struct mq_event_ops *ops);
+
 int mq_queue_init(unsigned int max_queues,
 		  const struct mq_queue_observer *observer);
 void mq_queue_exit(void);
@@ -233,6 +251,8 @@ static inline void mq_queue_get(struct mq_queue *q)
 }
 
 void mq_queue_put(struct mq_queue *q);
+int mq_queue_open(struct mq_queue *q, int mask);
+void mq_queue_close(struct mq_queue *q);
 
 /*
  * memcpy() for payloads. Small ones, the common case, go word by word:

@@ -30,7 +30,6 @@
 
 #include "store.h"
 #include "queue.h"
-#include "netlink.h"
 
 #define BLK		MQ_STORE_BLOCK
 #define REC_HDR		sizeof(struct mq_disk_rec)
@@ -497,12 +496,14 @@ static void mq_store_flush_fn(struct work_struct *work);
  * mq_store_open - open a store and read its catalog
  * @path: the block device
  * @flush_ms: async flush interval, 0 for the default
+ * @changed: called (it may sleep) when an I/O error degrades the store
  * @restored: filled with a struct mq_restore per queue of the catalog
  * @extack: where to say why it failed
  *
  * Nothing is written yet. Return: the store, or ERR_PTR.
  */
 struct mq_store *mq_store_open(const char *path, u32 flush_ms,
+			       void (*changed)(struct mq_store *s),
 			       struct list_head *restored,
 			       struct netlink_ext_ack *extack)
 {
@@ -525,6 +526,7 @@ struct mq_store *mq_store_open(const char *path, u32 flush_ms,
 	INIT_DELAYED_WORK(&s->flush_work, mq_store_flush_fn);
 	INIT_LIST_HEAD(&s->queues);
 	s->flush_ms = flush_ms ?: 50;
+	s->changed = changed;
 	strscpy(s->path, path, sizeof(s->path));
 	s->pos_lpos = U64_MAX;
 	s->sb_buf = kmalloc(BLK, GFP_KERNEL);
@@ -1311,7 +1313,7 @@ static int mq_store_commit(struct mq_store *s)
 	if (err) {
 		pr_err("%s: I/O error %d writing the log: store degraded\n",
 		       s->path, err);
-		mq_nl_store_event(s, MQ_CMD_STORE_GET);
+		s->changed(s);
 		return -EIO;
 	}
 	return 0;

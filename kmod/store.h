@@ -38,6 +38,7 @@ struct mq_store {
 	u64 epoch;			/* this attach's: the superblock generation */
 	bool was_clean;
 	bool detached;
+	void (*changed)(struct mq_store *s);	/* state changed: degraded */
 	void *sb_buf;			/* a block for superblock writes */
 	u32 flush_ms;
 
@@ -118,6 +119,7 @@ struct mq_restore {
 int mq_store_format(const char *path, u32 seg_size,
 		    struct netlink_ext_ack *extack);
 struct mq_store *mq_store_open(const char *path, u32 flush_ms,
+			       void (*changed)(struct mq_store *s),
 			       struct list_head *restored,
 			       struct netlink_ext_ack *extack);
 int mq_store_recover(struct mq_store *s, struct list_head *restored,
