@@ -465,6 +465,8 @@ static void mq_unlink(struct mq_queue *q, struct mq_msg *m)
 		q->redelivered--;
 	if (q->evict_next == m)
 		q->evict_next = NULL;
+	if (q->durable_next == m)
+		q->durable_next = NULL;
 	if (q->store && mq_msg_resident(m)) {
 		q->resident_bytes -= m->len;
 		atomic64_sub(m->len, &q->store->resident);
@@ -776,6 +778,22 @@ static int mq_sleep(struct mq_queue *q, struct mq_waiter *w,
 }
 
 /*
+ * A writer woken for room failed before it could take it (a fault or no
+ * memory copying its message again): serve the writers behind it, which
+ * would otherwise sleep on with room free.
+ */
+static void mq_writers_pass_on(struct mq_queue *q)
+{
+	struct mq_wake wake = { 0 };
+
+	spin_lock(&q->lock);
+	if (!q->dead)
+		mq_serve_writers(q, &wake);
+	spin_unlock(&q->lock);
+	mq_wake_up(&wake);
+}
+
+/*
  * Sleeping writers hold their messages, charged to the queue's owner, but
  * never more than a queue's worth (cap_bytes) of them at once. A writer
  * past that, or any writer of a durable queue, waits here without a
@@ -930,11 +948,13 @@ ssize_t mq_queue_send(struct mq_queue *q, struct iov_iter *from,
 		return -EMSGSIZE;
 again:
 	m = mq_msg_alloc(q, len, !READ_ONCE(q->store));
-	if (!m)
-		return -ENOMEM;
+	if (!m) {
+		err = -ENOMEM;
+		goto out;
+	}
 	if (!mq_msg_fill(m, from)) {
-		mq_msg_free(m);
-		return -EFAULT;
+		err = -EFAULT;
+		goto out;
 	}
 	/* Coarse: a precise clock read per message costs more than it tells. */
 	m->tstamp_ns = ktime_get_coarse_real_ns();
@@ -952,6 +972,16 @@ relock:
 	spin_lock(&q->lock);
 	if (q->dead) {
 		err = -EIDRM;
+	} else if (q->store && m->inl) {
+		/*
+		 * Laid out for a memory queue, and the queue became durable
+		 * since: a durable payload must be all in segments, which
+		 * eviction drops. Copy it again.
+		 */
+		spin_unlock(&q->lock);
+		mq_msg_free(m);
+		iov_iter_revert(from, len);
+		goto again;
 	} else if (len > q->lim.max_msg) {
 		err = -EMSGSIZE;
 	} else if (mq_has_room(q, len) &&
@@ -982,6 +1012,7 @@ relock:
 	} else {
 		spin_unlock(&q->lock);
 		mq_msg_free(m);
+		m = NULL;
 		iov_iter_revert(from, len);
 		woken = false;
 		err = mq_wait_pin(q, len, &woken);
@@ -1002,6 +1033,10 @@ relock:
 		}
 		mq_store_put(s);
 		s = NULL;
+		/* A writer can steer the log here again and again. */
+		cond_resched();
+		if (!err && signal_pending(current))
+			err = -ERESTARTSYS;
 		if (!err)
 			goto relock;
 	}
@@ -1010,6 +1045,9 @@ out:
 		if (s)
 			mq_store_put(s);
 		mq_msg_free(m);
+		/* Woken for room it will not take: the next writer may. */
+		if (woken)
+			mq_writers_pass_on(q);
 		return err;
 	}
 	mq_poll_wake(q, EPOLLIN | EPOLLRDNORM);
@@ -1084,6 +1122,7 @@ static void mq_msg_unread(struct mq_queue *q, struct mq_msg *m)
 	if (m->flags & MQ_MSG_REDELIVERED)
 		q->redelivered++;
 	q->evict_next = NULL;
+	q->durable_next = NULL;
 	if (q->store && mq_msg_resident(m)) {
 		q->resident_bytes += m->len;
 		atomic64_add(m->len, &q->store->resident);
@@ -1532,6 +1571,7 @@ static void __mq_queue_delete(struct mq_queue *q, bool forget,
 		q->resident_bytes = 0;
 	}
 	q->evict_next = NULL;
+	q->durable_next = NULL;
 	list_splice_init(&q->msgs, &doomed);
 	q->depth_msgs = 0;
 	q->depth_bytes = 0;
@@ -1857,6 +1897,37 @@ __poll_t mq_queue_poll(struct mq_queue *q, struct file *file,
 	return mask;
 }
 
+/* Messages mq_queue_durable_offset() looks at, at most, per call. */
+#define MQ_DURABLE_WALK	256
+
+/*
+ * The offset below which a durable queue's messages are on stable
+ * storage; under q->lock. A queue's records are logged in offset order,
+ * so if the newest is durable, all are; otherwise the walk goes on from
+ * where the last one stopped, a bounded step at a time (anyone with an
+ * fd may ask), and the answer may lag behind, never run ahead.
+ */
+static u64 mq_queue_durable_offset(struct mq_queue *q)
+{
+	u64 durable = mq_store_durable(q->store);
+	struct mq_msg *m;
+	int n;
+
+	lockdep_assert_held(&q->lock);
+	if (list_empty(&q->msgs))
+		return q->tail;
+	m = list_last_entry(&q->msgs, struct mq_msg, node);
+	if (mq_store_rec_end(m->lpos, m->len) <= durable)
+		return q->tail;
+	/* The newest is not durable: the walk stops at it, at the latest. */
+	m = q->durable_next ?: list_first_entry(&q->msgs, struct mq_msg, node);
+	for (n = 0; n < MQ_DURABLE_WALK &&
+	     mq_store_rec_end(m->lpos, m->len) <= durable; n++)
+		m = list_next_entry(m, node);
+	q->durable_next = m;
+	return m->offset;
+}
+
 /**
  * mq_queue_snapshot - copy a queue's limits, access and counters
  * @q: the queue
@@ -1889,18 +1960,7 @@ void mq_queue_snapshot(struct mq_queue *q, struct mq_queue_snapshot *s)
 	s->durability = q->durability;
 	s->next_flags = first ? first->flags : 0;
 	s->redelivered = q->redelivered;
-	s->durable_offset = 0;
-	if (q->store) {
-		u64 durable = mq_store_durable(q->store);
-		struct mq_msg *m;
-
-		s->durable_offset = q->tail;
-		list_for_each_entry_reverse(m, &q->msgs, node) {
-			if (mq_store_rec_end(m->lpos, m->len) <= durable)
-				break;
-			s->durable_offset = m->offset;
-		}
-	}
+	s->durable_offset = q->store ? mq_queue_durable_offset(q) : 0;
 	spin_unlock(&q->lock);
 	s->open_fds = atomic_read(&q->open_fds);
 }

@@ -146,6 +146,7 @@ struct mq_queue {
 	u64 delivered_hi;		/* above every offset delivered */
 	u64 resident_bytes;		/* payload in memory */
 	struct mq_msg *evict_next;	/* where eviction goes on, or NULL */
+	struct mq_msg *durable_next;	/* all before are durable, or NULL */
 };
 
 /*

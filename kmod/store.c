@@ -1084,6 +1084,15 @@ static s64 mq_log_reserve(struct mq_store *s, u64 need, bool msg)
 	if (pos + need > (k + 1) * s->seg_size) {
 		if (k + 1 - s->tail_seg >= s->nseg - (msg ? 1 : 0))
 			return -ENOSPC;
+		/*
+		 * Once the rest of the segment is durable the ring keeps
+		 * nothing of it: the next commit starts with the new one.
+		 * Otherwise the skipped end of the segment would count
+		 * against the ring, and a record near the largest would
+		 * never fit, however often the log is committed.
+		 */
+		if (s->durable >= pos)
+			s->cbs = (k + 1) * s->seg_size;
 		if ((k + 1) * s->seg_size + BLK + need > s->cbs + MQ_RING_BYTES)
 			return -EINPROGRESS;
 		s->seg_fill[k % MQ_SEG_FILL] = pos;
