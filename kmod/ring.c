@@ -30,6 +30,8 @@
 #include <linux/vmalloc.h>
 #include <linux/uio.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/user.h>
+#include <linux/capability.h>
 
 #include "ring.h"
 #include "ioctl.h"
@@ -71,6 +73,8 @@ struct mq_ring {
 	struct page *status_page;
 	struct mq_ring_status *status;
 	bool started;		/* live: counted in open_fds, RX listed */
+	struct user_struct *user;	/* charged @locked pages */
+	unsigned long locked;
 
 	struct mutex tx_lock;	/* the TX side: khead and all below */
 	struct mq_txd *txd;	/* MQ_TX_BATCH of them, for a round */
@@ -108,10 +112,16 @@ static void mq_rbuf_free(struct mq_rbuf *b)
 	kvfree(b->pages);
 }
 
+/* A ring's pages: the control page and the data; none without a ring. */
+static unsigned int mq_rbuf_pages(u32 size)
+{
+	return size ? 1 + size / PAGE_SIZE : 0;
+}
+
 /* Zeroed pages, charged to the caller's memory cgroup. */
 static int mq_rbuf_alloc(struct mq_rbuf *b, u32 size)
 {
-	unsigned int i, n = 1 + size / PAGE_SIZE;
+	unsigned int i, n = mq_rbuf_pages(size);
 
 	b->pages = kvcalloc(n, sizeof(*b->pages), GFP_KERNEL_ACCOUNT);
 	if (!b->pages)
@@ -148,10 +158,34 @@ static void mq_rbuf_offsets(const struct mq_rbuf *b, u64 mmap_off,
 	o->mmap_off = mmap_off;
 }
 
+/*
+ * Ring pages are pinned for the ring's life, outside the process's own
+ * memory: like io_uring's rings and AF_XDP's umems they count against the
+ * owner's RLIMIT_MEMLOCK (user->locked_vm), unless it has CAP_IPC_LOCK.
+ */
+static int mq_ring_account(struct mq_ring *r, unsigned long pages)
+{
+	unsigned long limit, cur, new;
+
+	if (capable(CAP_IPC_LOCK))
+		return 0;
+	limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	cur = atomic_long_read(&r->user->locked_vm);
+	do {
+		new = cur + pages;
+		if (new > limit || new < cur)
+			return -ENOMEM;
+	} while (!atomic_long_try_cmpxchg(&r->user->locked_vm, &cur, new));
+	r->locked = pages;
+	return 0;
+}
+
 static void mq_ring_kref_release(struct kref *ref)
 {
 	struct mq_ring *r = container_of(ref, struct mq_ring, ref);
 
+	atomic_long_sub(r->locked, &r->user->locked_vm);
+	free_uid(r->user);
 	mq_rbuf_free(&r->tx);
 	mq_rbuf_free(&r->rx);
 	kvfree(r->txd);
@@ -198,9 +232,14 @@ static struct mq_ring *mq_ring_create(struct file *qfile, struct mq_queue *q,
 	kref_init(&r->ref);
 	mq_queue_get(q);
 	r->q = q;
+	r->user = get_uid(current_user());
 	mutex_init(&r->tx_lock);
 	mutex_init(&r->rx_lock);
 	INIT_LIST_HEAD(&r->node);
+	err = mq_ring_account(r, 1 + mq_rbuf_pages(s->tx_size) +
+			      mq_rbuf_pages(s->rx_size));
+	if (err)
+		goto err;
 	err = -ENOMEM;
 	r->status_page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	if (!r->status_page)

@@ -87,6 +87,9 @@ static int mq_bdev_rw(struct block_device *bdev, blk_opf_t opf, u64 pos,
 	int err, nbios = 0;
 
 	opf &= ~(REQ_PREFLUSH | REQ_FUA);
+	/* The device sees physical pages: no stale lines of a vmap alias. */
+	if (is_vmalloc_addr(buf) && op_is_write(opf))
+		flush_kernel_vmap_range(buf, len);
 	while (done < len) {
 		struct page *page = is_vmalloc_addr(buf + done) ?
 			vmalloc_to_page(buf + done) : virt_to_page(buf + done);
@@ -119,6 +122,8 @@ static int mq_bdev_rw(struct block_device *bdev, blk_opf_t opf, u64 pos,
 	bio_put(bio);
 	if (!err && flags && nbios > 1)
 		err = blkdev_issue_flush(bdev);
+	if (is_vmalloc_addr(buf) && !op_is_write(opf))
+		invalidate_kernel_vmap_range(buf, len);
 	return err;
 }
 
@@ -477,6 +482,8 @@ static void mq_store_release(struct kref *ref)
 				__free_page(s->ring[i]);
 		kvfree(s->ring);
 	}
+	if (s->bounce)
+		__free_page(s->bounce);
 	kfree(s->sb_buf);
 	kfree(s);
 }
@@ -615,8 +622,12 @@ struct mq_store *mq_store_open(const char *path, u32 flush_ms,
 		u64 serial = le64_to_cpu(dq[i].serial);
 
 		dq[i].name[sizeof(dq[i].name) - 1] = 0;
+		/* Offsets far from wrapping: read leases are taken ahead. */
 		if (!mq_queue_name_valid(dq[i].name) || !serial ||
 		    serial >= s->next_serial ||
+		    le64_to_cpu(dq[i].head) >= MQ_OFFSET_LIMIT ||
+		    le64_to_cpu(dq[i].tail) >= MQ_OFFSET_LIMIT ||
+		    le64_to_cpu(dq[i].lease) >= MQ_OFFSET_LIMIT ||
 		    (dur != MQ_DURABILITY_ASYNC && dur != MQ_DURABILITY_SYNC)) {
 			pr_warn("%s: catalog entry %d is invalid: skipped\n",
 				path, i);
@@ -686,6 +697,7 @@ static bool mq_rec_hdr_ok(struct mq_store *s, const struct mq_disk_rec *r,
 
 	return le64_to_cpu(r->seg) == k && type >= MQ_REC_MSG &&
 	       type <= MQ_REC_LEASE && !r->flags && !r->reserved &&
+	       le64_to_cpu(r->offset) < MQ_OFFSET_LIMIT &&
 	       len <= lim - p - REC_HDR && len <= mq_store_max_msg(s) &&
 	       (type == MQ_REC_MSG ? len != 0 : len == 0);
 }
@@ -1232,14 +1244,18 @@ int mq_store_append_pos(struct mq_store *s, u64 serial, u16 type,
 	return 0;
 }
 
-/* Add the ring's pages for log bytes [from, to) (block-aligned) to bios. */
+/*
+ * Add the ring's pages for log bytes [from, to) (block-aligned) to bios;
+ * the block at @bounce_at (if any) from s->bounce instead.
+ */
 static int mq_commit_range(struct mq_store *s, struct bio **biop, u64 from,
-			   u64 to, int *nbios)
+			   u64 to, u64 bounce_at, int *nbios)
 {
 	struct bio *bio = *biop, *next;
 
 	while (from < to) {
-		struct page *page = s->ring[(from >> PAGE_SHIFT) % s->ring_pages];
+		struct page *page = from == bounce_at ? s->bounce :
+			s->ring[(from >> PAGE_SHIFT) % s->ring_pages];
 		sector_t sector = mq_phys(s, from) >> SECTOR_SHIFT;
 
 		if (!bio || bio_end_sector(bio) != sector ||
@@ -1266,10 +1282,11 @@ static int mq_commit_range(struct mq_store *s, struct bio **biop, u64 from,
 /* Write and make stable everything appended; under s->commit_mutex. */
 static int mq_store_commit(struct mq_store *s)
 {
-	u64 start, end, k, t0, dt, fill[MQ_SEG_FILL];
+	u64 start, end, k, t0, dt, fill[MQ_SEG_FILL], bounce_at = U64_MAX;
 	struct bio *bio = NULL;
 	int err = 0, nbios = 0;
 
+	lockdep_assert_held(&s->commit_mutex);
 	spin_lock(&s->lock);
 	start = s->cbs;
 	end = s->head;
@@ -1280,6 +1297,15 @@ static int mq_store_commit(struct mq_store *s)
 		return err;
 	}
 	s->submitted = end;	/* what is before is no longer changed */
+	/*
+	 * The last block goes on filling while its bio is in flight: write
+	 * a copy, for devices that need stable pages (and checksums that
+	 * hold).
+	 */
+	if (end % BLK) {
+		bounce_at = round_down(end, BLK);
+		copy_page(page_address(s->bounce), mq_ring_addr(s, bounce_at));
+	}
 	spin_unlock(&s->lock);
 
 	t0 = ktime_get_ns();
@@ -1290,7 +1316,8 @@ static int mq_store_commit(struct mq_store *s)
 
 		if (from < to)
 			err = mq_commit_range(s, &bio, round_down(from, BLK),
-					      round_up(to, BLK), &nbios);
+					      round_up(to, BLK), bounce_at,
+					      &nbios);
 	}
 	if (bio) {
 		/* Only this commit's blocks: everything before is stable. */
@@ -1587,6 +1614,9 @@ static int mq_store_start_log(struct mq_store *s)
 	u64 k = s->head / s->seg_size;
 	u32 i;
 
+	s->bounce = alloc_page(GFP_KERNEL);
+	if (!s->bounce)
+		return -ENOMEM;
 	s->ring_pages = MQ_RING_BYTES >> PAGE_SHIFT;
 	s->ring = kvcalloc(s->ring_pages, sizeof(*s->ring), GFP_KERNEL);
 	if (!s->ring)

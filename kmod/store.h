@@ -58,6 +58,7 @@ struct mq_store {
 	bool flush_armed;
 	struct page **ring;
 	u32 ring_pages;
+	struct page *bounce;		/* the commit's last block, a copy */
 
 	bool committing;		/* a writer leads a commit (lock) */
 	atomic_t returning;		/* sync writers between two writes */

@@ -51,6 +51,12 @@
 #define MQ_SEG_DEFAULT		(4U << 20)
 #define MQ_STORE_MIN_SEGMENTS	4
 
+/*
+ * Queue offsets (records, and a catalog entry's head, tail and lease) are
+ * below this; anything at or above it is damage.
+ */
+#define MQ_OFFSET_LIMIT		0x4000000000000000ULL	/* 2^62 */
+
 /* Superblock flags */
 #define MQ_SB_CLEAN		0x1U	/* detached cleanly */
 
