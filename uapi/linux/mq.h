@@ -184,13 +184,15 @@
  * write(2) to an "async" queue returns once the message is in the
  * store's log buffer, flushed to stable storage within STORE_FLUSH_MS;
  * a write(2) to a "sync" queue returns only after its message is on
- * stable storage (REQ_PREFLUSH | REQ_FUA); concurrent writers share
- * flushes. A store that cannot take a message fails the write with
- * ENOSPC (full: space comes back as consumers read) or EIO (device
- * error: the store is degraded, see STORE_STATE); nothing is appended
- * then. Consumer positions are logged with each flush, so after a crash
- * at most the messages read since the last flush come back, flagged
- * MQ_MSG_REDELIVERED (MQ_IOC_RECV, MQ_IOC_INFO). Durable queues need
+ * stable storage; concurrent writers share commits. A store that cannot
+ * take a message fails the write with ENOSPC (full: space comes back as
+ * consumers read) or EIO (device error: the store is degraded, see
+ * STORE_STATE); nothing is appended then. Consumer positions are logged
+ * as messages are read, and a message is handed to a reader only once a
+ * read lease covering it is on stable storage; after a crash, the
+ * messages that may have been read since the last durable position come
+ * back flagged MQ_MSG_REDELIVERED (MQ_IOC_RECV, MQ_IOC_INFO): a message
+ * without the flag was never read. Durable queues need
  * MAX_MSG no larger than a quarter of the store's segment size;
  * changing a queue between memory and durable needs it to be empty.
  *
