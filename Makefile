@@ -33,8 +33,9 @@ TEST_SRC   := $(wildcard tests/*_test.c)
 TEST_BINS  := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRC))
 # Not run by tests/run.sh: the debug lane's fuzzer (tests/debug.sh), the
 # crash loop's load (tools/vm/crash-loop.sh), and the store's VM scenarios
-# (backlog, dmtest: tools/vm/check-all.sh).
-FUZZ_BINS  := $(B)/tests/mqfuzz $(B)/tests/crashload $(B)/tests/backlog $(B)/tests/dmtest
+# (backlog, dmtest, lifecycle: tools/vm/check-all.sh).
+FUZZ_BINS  := $(B)/tests/mqfuzz $(B)/tests/crashload $(B)/tests/backlog $(B)/tests/dmtest \
+	      $(B)/tests/lifecycle
 EXAMPLES   := $(patsubst tools/examples/%.c,$(B)/examples/%,$(wildcard tools/examples/*.c))
 LIBMQ_SRC  := $(wildcard userspace/libmq/*.c)
 LIBMQ_HDR  := userspace/include/libmq.h uapi/linux/mq.h
@@ -95,7 +96,7 @@ $(HARNESS):
 tests: $(TEST_BINS) $(FUZZ_BINS)
 $(TEST_BINS) $(FUZZ_BINS): $(LIBMQ_A)
 
-$(B)/tests/dmtest: tests/dmtest.h
+$(B)/tests/dmtest $(B)/tests/lifecycle: tests/dmtest.h
 $(B)/tests/%: tests/%.c tests/mqtest.h $(HARNESS) uapi/linux/mq.h uapi/linux/mq_store.h $(LIBMQ_A)
 	@mkdir -p $(B)/tests
 	$(CC) $(UCFLAGS) -Wno-sign-compare -Wno-missing-field-initializers -Wno-clobbered -I$(B)/kselftest $(NL_CFLAGS) -o $@ $< $(LIBMQ_A) $(NL_LIBS) -lpthread

@@ -30,6 +30,8 @@ vm_rc=${PIPESTATUS[0]}
 #   backlog  a 2 GiB backlog in a VM with 512 MiB of RAM
 #   dm       I/O errors (dm-flakey) and a replay of the store's writes to
 #            every flush and FUA point (dm-log-writes)
+#   lifecycle  the registry and the store's life cycle under races widened
+#            with dm-delay, dm-flakey and a suspended device
 part() { # part NAME CMD...: run one, log build/check-NAME.log
 	local name=$1
 	shift
@@ -42,9 +44,10 @@ part crash tools/vm/crash-loop.sh "${CRASH_ROUNDS:-20}"
 part backlog env VM_MEM=512 VM_DISK_SIZE=2600M \
 	tools/vm/run.sh check exec ./backlog /dev/vda 2048
 part dm env VM_DISK_SIZE=512M tools/vm/run.sh check exec ./dmtest /dev/vda
+part lifecycle env VM_DISK_SIZE=512M tools/vm/run.sh check exec ./lifecycle /dev/vda
 
 tp=0 tf=0 line=
-for name in host vm crash backlog dm; do
+for name in host vm crash backlog dm lifecycle; do
 	read -r p f <<<"$(summary "build/check-$name.log")"
 	p=${p:-0} f=${f:-1}
 	((rcs[$name] == 0 || f > 0)) || f=1
