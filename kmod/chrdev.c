@@ -257,6 +257,7 @@ static void mq_info_fill(struct mq_info *info, struct mq_queue *q)
 
 	mq_queue_snapshot(q, &s);
 	info->queue_id = q->id;
+	info->ident = q->ident;
 	info->max_msg = s.lim.max_msg;
 	info->cap_msgs = s.lim.cap_msgs;
 	info->cap_bytes = s.lim.cap_bytes;
@@ -296,7 +297,11 @@ static long mq_ioctl_info(struct mq_queue *q, void __user *uarg)
 	usize = mq_ioctl_copy_in(q, &info, sizeof(info), MQ_INFO_SIZE_VER0, uarg);
 	if (usize < 0)
 		return usize;
-	if (info.flags || info.reserved0 || info.reserved1 || info.reserved2)
+	/* All but size and flags are outputs: zero on input. */
+	if (info.flags ||
+	    memchr_inv(&info.reserved0, 0, sizeof(info.reserved0)) ||
+	    memchr_inv(&info.queue_id, 0,
+		       sizeof(info) - offsetof(struct mq_info, queue_id)))
 		return -EINVAL;
 
 	mq_info_fill(&info, q);
@@ -355,12 +360,12 @@ static long mq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct mq_queue *q = file->private_data;
 
-	switch (cmd) {
-	case MQ_IOC_INFO:
+	switch (MQ_IOC_NR(cmd)) {
+	case MQ_IOC_NR(MQ_IOC_INFO):
 		return mq_ioctl_info(q, (void __user *)arg);
-	case MQ_IOC_RECV:
+	case MQ_IOC_NR(MQ_IOC_RECV):
 		return mq_ioctl_recv(file, q, (void __user *)arg);
-	case MQ_IOC_RING_SETUP:
+	case MQ_IOC_NR(MQ_IOC_RING_SETUP):
 		return mq_ioctl_ring_setup(file, q, (void __user *)arg);
 	default:
 		return -ENOTTY;

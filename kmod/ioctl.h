@@ -7,6 +7,14 @@
 #define _MQ_IOCTL_H
 
 #include <linux/uaccess.h>
+#include <linux/ioctl.h>
+
+/*
+ * An ioctl number without its size field: the size is the struct's own
+ * (uapi/linux/mq.h), so a number built from a newer or older header, of
+ * another size, is the same call.
+ */
+#define MQ_IOC_NR(cmd)	((cmd) & ~IOCSIZE_MASK)
 
 /*
  * Copy in an ioctl struct: its first u32 is the caller's size, at least

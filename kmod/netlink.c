@@ -20,7 +20,9 @@ enum mq_mcgrp {
 };
 
 static const struct genl_multicast_group mq_mcgrps[] = {
-	[MQ_MCGRP_EVENTS] = { .name = MQ_GENL_MCGRP_EVENTS },
+	/* Every queue's name, owner and limits, the store's device: admins. */
+	[MQ_MCGRP_EVENTS] = { .name = MQ_GENL_MCGRP_EVENTS,
+			      .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 static struct netlink_range_validation mq_max_msg_range = {
@@ -111,6 +113,7 @@ static int mq_nl_fill_queue(struct sk_buff *skb, struct mq_queue *q, u8 cmd,
 	mq_queue_snapshot(q, &s);
 	if (nla_put_string(skb, MQ_A_QUEUE_NAME, q->name) ||
 	    nla_put_u32(skb, MQ_A_QUEUE_ID, q->id) ||
+	    nla_put_u64_64bit(skb, MQ_A_QUEUE_IDENT, q->ident, MQ_A_PAD) ||
 	    nla_put_u32(skb, MQ_A_QUEUE_MAX_MSG, s.lim.max_msg) ||
 	    nla_put_u32(skb, MQ_A_QUEUE_CAP_MSGS, s.lim.cap_msgs) ||
 	    nla_put_u64_64bit(skb, MQ_A_QUEUE_CAP_BYTES, s.lim.cap_bytes,

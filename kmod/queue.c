@@ -73,6 +73,13 @@ static DEFINE_MUTEX(mq_reg_lock);
 static DEFINE_XARRAY_ALLOC(mq_queues);
 static u32 mq_next_id;
 static unsigned int mq_reg_gen;
+/*
+ * The next queue identity: it starts at the wall clock in ns when the
+ * module loads and only grows (past every identity a store brings back),
+ * so none is handed out twice, across reloads too, while the clock does
+ * not go back by more than the time since the last load.
+ */
+static atomic64_t mq_next_ident;
 static unsigned int mq_max_queues;
 static const struct mq_queue_observer *mq_observer;
 /* The attached store: changed under mq_reg_lock and mq_store_cur_lock. */
@@ -1331,6 +1338,7 @@ static struct mq_queue *mq_queue_alloc(const char *name,
 	mq_params_apply_access(q, p);
 	q->memcg = get_mem_cgroup_from_mm(current->mm);
 	q->created_ns = ktime_get_real_ns();
+	q->ident = atomic64_inc_return(&mq_next_ident);
 	return q;
 }
 
@@ -2118,6 +2126,16 @@ static struct mq_queue *mq_restore_queue(struct mq_restore *r)
 	q->serial = le64_to_cpu(dq->serial);
 	q->durability = le32_to_cpu(dq->durability);
 	q->created_ns = le64_to_cpu(dq->created_ns);
+	/* A store from before identities were saved: keep the new one. */
+	if (dq->ident) {
+		u64 ident = le64_to_cpu(dq->ident), cur;
+
+		q->ident = ident;
+		cur = atomic64_read(&mq_next_ident);
+		while (cur < ident &&
+		       !atomic64_try_cmpxchg(&mq_next_ident, &cur, ident))
+			;
+	}
 	q->tail = r->head;
 	return q;
 }
@@ -2330,6 +2348,7 @@ int mq_queue_init(unsigned int max_queues,
 {
 	mq_max_queues = max_queues;
 	mq_observer = observer;
+	atomic64_set(&mq_next_ident, ktime_get_real_ns());
 	return 0;
 }
 

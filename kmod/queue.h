@@ -94,8 +94,9 @@ struct mq_limits {
 struct mq_queue {
 	struct kref ref;
 	struct rcu_head rcu;
-	u32 id;
+	u32 id;				/* the minor: reused after deletion */
 	u32 devt;			/* new_encode_dev() of the node, or 0 */
+	u64 ident;			/* never reused (mq_info.ident) */
 	char name[MQ_NAME_MAX + 1];
 
 	spinlock_t lock;		/* everything below, unless noted */

@@ -1142,7 +1142,7 @@ static long mq_ring_ioctl(struct file *file, unsigned int cmd,
 	struct mq_ring_enter e;
 	long usize, err;
 
-	if (cmd != MQ_IOC_RING_ENTER)
+	if (MQ_IOC_NR(cmd) != MQ_IOC_NR(MQ_IOC_RING_ENTER))
 		return -ENOTTY;
 	if (READ_ONCE(r->q->dead))
 		return -EIDRM;

@@ -203,6 +203,7 @@ static void mq_cat_fill_entry(struct mq_disk_queue *dq, struct mq_queue *q,
 	memset(dq, 0, sizeof(*dq));
 	spin_lock(&q->lock);
 	dq->serial = cpu_to_le64(q->serial);
+	dq->ident = cpu_to_le64(q->ident);
 	/* Reads in flight may yet give their messages back. */
 	dq->head = cpu_to_le64(mq_queue_consumed(q));
 	dq->tail = cpu_to_le64(q->tail);

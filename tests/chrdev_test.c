@@ -605,7 +605,9 @@ TEST_F(q, junk_ioctls_are_enotty)
 	unsigned int cmds[] = {
 		0, 1, _IO(MQ_IOC_MAGIC, 0), _IO(MQ_IOC_MAGIC, 0x7f),
 		MQ_IOC_RING_ENTER,	/* a ring fd's, not a queue fd's */
-		_IOWR(MQ_IOC_MAGIC, 1, struct mq_info), TCGETS, FIONREAD,
+		/* MQ_IOC_INFO's number with another direction */
+		_IO(MQ_IOC_MAGIC, 1), _IOR(MQ_IOC_MAGIC, 1, struct mq_info),
+		_IOW(MQ_IOC_MAGIC, 1, struct mq_info), TCGETS, FIONREAD,
 		0xffffffff,
 	};
 	char buf[256] = { 0 };
@@ -615,6 +617,64 @@ TEST_F(q, junk_ioctls_are_enotty)
 		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], buf));
 		EXPECT_EQ(ENOTTY, errno) TH_LOG("cmd %#x", cmds[i]);
 	}
+}
+
+/* The ABI's growth rules: outputs go in zero, the number's size is ignored. */
+TEST_F(q, info_outputs_in_zero_and_any_size_in_the_number)
+{
+	struct mq_info info;
+	size_t off;
+
+	ASSERT_EQ(0, mqt_info(self->fd, &info));
+	/* Reusing a filled struct: its outputs are not zero. */
+	EXPECT_EQ(-1, ioctl(self->fd, MQ_IOC_INFO, &info));
+	EXPECT_EQ(EINVAL, errno);
+	/* Each output field alone. */
+	for (off = offsetof(struct mq_info, queue_id); off < sizeof(info);
+	     off += 4) {
+		memset(&info, 0, sizeof(info));
+		info.size = sizeof(info);
+		((unsigned char *)&info)[off] = 1;
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(self->fd, MQ_IOC_INFO, &info));
+		EXPECT_EQ(EINVAL, errno) TH_LOG("byte %zu", off);
+	}
+	/* A number built from an older (or newer) header of another size. */
+	memset(&info, 0, sizeof(info));
+	info.size = MQ_INFO_SIZE_VER0;
+	EXPECT_EQ(0, ioctl(self->fd, _IOC(_IOC_READ | _IOC_WRITE, MQ_IOC_MAGIC,
+					  1, MQ_INFO_SIZE_VER0), &info));
+	EXPECT_EQ(MQ_INFO_SIZE_VER0, info.size);
+	EXPECT_EQ(0, info.ident);	/* past the caller's size: untouched */
+}
+
+/* The identity: the same in MQ_IOC_INFO and netlink, never reused. */
+TEST_F(q, ident_is_never_reused)
+{
+	struct mq_info info;
+	struct mqt_reply r;
+	uint64_t first;
+	int fd;
+
+	ASSERT_EQ(0, mqt_info(self->fd, &info));
+	ASSERT_NE(0, info.ident);
+	first = info.ident;
+	ASSERT_EQ(0, mqt_name_cmd(&self->nl, MQ_CMD_QUEUE_GET, self->name, &r));
+	ASSERT_NE(NULL, r.tb[MQ_A_QUEUE_IDENT]);
+	EXPECT_EQ(first, nla_get_u64(r.tb[MQ_A_QUEUE_IDENT]));
+	mqt_reply_free(&r);
+
+	/* Deleted and created again under its name: another queue. */
+	close(self->fd);
+	self->fd = -1;
+	ASSERT_EQ(0, mqt_del(&self->nl, self->name));
+	ASSERT_EQ(0, mqt_add(&self->nl, self->name, NULL, NULL));
+	fd = mqt_open(self->name, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqt_info(fd, &info));
+	EXPECT_NE(0, info.ident);
+	EXPECT_NE(first, info.ident);
+	self->fd = fd;
 }
 
 TEST_F(q, recv_tells_offset_time_and_flags)

@@ -68,6 +68,22 @@ static int nl_cmds(const char *name)
 	return 0;
 }
 
+/* Joining "events": every queue's name, owner and limits are in them. */
+static int join_events(const char *name)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	int grp, err;
+
+	if (!sk || genl_connect(sk))
+		return 20;
+	grp = genl_ctrl_resolve_grp(sk, MQ_GENL_NAME, MQ_GENL_MCGRP_EVENTS);
+	if (grp < 0)
+		return 21;
+	err = nl_socket_add_membership(sk, grp);
+	nl_socket_free(sk);
+	return err == -NLE_PERM ? EPERM : err ? 22 : 0;
+}
+
 FIXTURE(perm) {
 	struct mqt_nl nl;
 	char name[64];
@@ -109,6 +125,12 @@ TEST_F(perm, unprivileged_cannot_change_queues)
 	EXPECT_EQ(0, as_user(nl_cmds, self->name, 0));
 	EXPECT_EQ(0600, node_mode(self->path, &uid, &gid));
 	EXPECT_TRUE(mqt_exists(&self->nl, self->name));
+}
+
+TEST_F(perm, events_need_cap_net_admin)
+{
+	EXPECT_EQ(EPERM, as_user(join_events, self->name, 0));
+	EXPECT_EQ(0, join_events(self->name));	/* root may */
 }
 
 TEST_F(perm, node_mode_enforced)

@@ -308,6 +308,7 @@ TEST_F(store, persists_across_detach)
 {
 	char a[64], s[64];
 	struct mq_info info;
+	uint64_t ident;
 	int fd;
 
 	SKIP_NO_DEV();
@@ -326,6 +327,8 @@ TEST_F(store, persists_across_detach)
 	EXPECT_EQ(MQ_DURABILITY_SYNC, info.durability);
 	EXPECT_EQ(200, info.durable_offset);
 	EXPECT_EQ(2, store_stat(&self->nl, MQ_SSTAT_QUEUES));
+	ident = info.ident;
+	EXPECT_NE(0, ident);
 
 	/* An open fd holds the store. */
 	fd = mqt_open(a, O_RDONLY);
@@ -340,6 +343,7 @@ TEST_F(store, persists_across_detach)
 	EXPECT_EQ(1, store_stat(&self->nl, MQ_SSTAT_CLEAN));
 	ASSERT_TRUE(mqt_exists(&self->nl, a));
 	ASSERT_EQ(0, queue_info(s, &info));
+	EXPECT_EQ(ident, info.ident);	/* the same queue, not a new one */
 	EXPECT_EQ(130, info.depth_msgs);
 	EXPECT_EQ(70, info.head_offset);
 	EXPECT_EQ(200, info.tail_offset);

@@ -188,6 +188,9 @@ int main(int argc, char **argv)
 	if (left)
 		fprintf(stderr, "%s: %llu more messages were in the RX ring and are lost with it\n",
 			prog, (unsigned long long)left);
+	/* Its fields are outputs: they go in zeroed, every time. */
+	memset(&info, 0, sizeof(info));
+	info.size = sizeof(info);
 	if (!deleted && ioctl(fd, MQ_IOC_INFO, &info) == 0)
 		printf("%s: queue: %llu in, %llu out, %llu waiting\n", prog,
 		       (unsigned long long)info.msgs_in,

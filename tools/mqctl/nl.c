@@ -47,6 +47,7 @@ const struct nla_policy mq_policy[MQ_A_MAX + 1] = {
 	[MQ_A_STORE_SEGMENT_SIZE] = MQ_NLA_U32,
 	[MQ_A_STORE_FLUSH_MS]	= MQ_NLA_U32,
 	[MQ_A_STORE_INFO]	= { .type = NLA_NESTED },
+	[MQ_A_QUEUE_IDENT]	= MQ_NLA_U64,
 };
 
 /* What errors mean when neither the request nor the kernel says more. */

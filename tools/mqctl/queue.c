@@ -319,6 +319,8 @@ void queue_print(const struct queue *q, const char *key, bool oneline)
 		print_string(PRINT_ANY, "name", oneline ? "%s" : "%s:", q->name);
 	if (q->has_attr & BIT_ULL(MQ_A_QUEUE_ID))
 		print_uint(PRINT_ANY, "id", " id %llu", q->attr[MQ_A_QUEUE_ID]);
+	if (q->has_attr & BIT_ULL(MQ_A_QUEUE_IDENT))
+		print_uint(PRINT_JSON, "ident", NULL, q->attr[MQ_A_QUEUE_IDENT]);
 	print_dev(q);
 	print_mode(q);
 	print_ids(q);

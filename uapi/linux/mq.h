@@ -37,9 +37,19 @@
  * "__u64 flags". A size below the first published version's is EINVAL; a
  * larger struct from a newer program is accepted if its unknown tail is
  * zero (else E2BIG; above PAGE_SIZE always E2BIG), and output is truncated
- * to the caller's size. Unknown flag bits and non-zero reserved fields:
- * EINVAL. Unknown ioctl numbers: ENOTTY. On a deleted queue every call
+ * to the caller's size. Unknown flag bits, non-zero reserved fields and
+ * non-zero output fields ("out:" below: zero the struct, or clear them,
+ * before each call) are EINVAL, so that any of them can become an input
+ * later. Unknown ioctl numbers: ENOTTY. On a deleted queue every call
  * fails with EIDRM before any other check.
+ *
+ * The numbers are _IOWR(MQ_IOC_MAGIC, nr, struct): type 0xB8 (unassigned
+ * in the ioctl-number list of Linux 6.1; numbers are matched per device,
+ * so another driver's use of the type elsewhere does not clash), number
+ * nr, direction read and write. Their size field is that of the struct
+ * in the header a program was built with: the kernel matches type,
+ * number and direction and takes the size from the struct's own size
+ * field, so programs built with an older or a newer header keep working.
  *
  *   MQ_IOC_INFO  struct mq_info: the queue's limits, depth and counters.
  *   MQ_IOC_RECV  struct mq_recv: read(2) with metadata: removes the oldest
@@ -197,15 +207,19 @@
  * changing a queue between memory and durable needs it to be empty.
  *
  * Replies, dumps and events all carry the full queue description: NAME, ID,
- * MAX_MSG, CAP_MSGS, CAP_BYTES, MODE, UID, GID, DEVT and the STATS nest
- * (MQ_STAT_*). Dumps are consistent (NLM_F_DUMP_INTR is set when the set of
+ * IDENT, MAX_MSG, CAP_MSGS, CAP_BYTES, MODE, UID, GID, DEVT and the STATS
+ * nest (MQ_STAT_*). ID is the queue's minor, reused once the queue is
+ * deleted; IDENT is never reused. Dumps are consistent (NLM_F_DUMP_INTR is set when the set of
  * queues changed while the dump ran: restart it).
  *
  * Multicast group "events": MQ_CMD_QUEUE_NEW, MQ_CMD_QUEUE_SET and
  * MQ_CMD_QUEUE_DEL are sent to it after a queue was created, changed or
  * deleted, with the queue's description; MQ_CMD_STORE_ATTACH,
  * MQ_CMD_STORE_DETACH and MQ_CMD_STORE_GET (the store's state changed,
- * e.g. degraded by an I/O error) with the store's description.
+ * e.g. degraded by an I/O error) with the store's description. Joining
+ * it needs CAP_NET_ADMIN (EPERM otherwise): events tell every queue's
+ * name, owner, limits and traffic, and the store's device, which a user
+ * may not otherwise see.
  *
  * Errors come back as netlink errors with an extended ACK message (and the
  * offending attribute where there is one), for example:
@@ -270,6 +284,7 @@ enum mq_attr {
 	MQ_A_STORE_SEGMENT_SIZE,	/* u32, bytes: power of 2, 1-64 MiB */
 	MQ_A_STORE_FLUSH_MS,	/* u32, async flush interval, 1-10000 ms */
 	MQ_A_STORE_INFO,	/* nest of MQ_SSTAT_*, read-only */
+	MQ_A_QUEUE_IDENT,	/* u64, read-only: see mq_info.ident */
 
 	__MQ_A_MAX
 };
@@ -368,7 +383,12 @@ enum mq_store_stat {
  * @durable_offset: messages below this offset are on stable storage
  *	(memory queues: 0)
  * @redelivered: queued messages flagged MQ_MSG_REDELIVERED
- * @reserved2: zero
+ * @ident: the queue's identity: unique on the host and never reused
+ *	(a queue deleted and created again under the same name, or given
+ *	the same minor, has another); a durable queue keeps it in the store
+ *	across detach, attach and reboots (also MQ_A_QUEUE_IDENT)
+ *
+ * Every field but @size and @flags is an output: zero on input.
  */
 struct mq_info {
 	__u32 size;
@@ -396,7 +416,7 @@ struct mq_info {
 	__u32 next_flags;
 	__u64 durable_offset;
 	__u64 redelivered;
-	__u64 reserved2;
+	__u64 ident;
 };
 
 #define MQ_INFO_SIZE_VER0	128	/* first published sizeof(struct mq_info) */
@@ -577,11 +597,11 @@ struct mq_ring_enter {
 #define MQ_RING_ENTER_DURABLE	0x8ULL
 #define MQ_RING_ENTER_RX_TAIL	0x10ULL
 
+/* See "ioctls" above: the kernel takes the size from the struct. */
 #define MQ_IOC_MAGIC	0xB8
-/* The size lives in the struct, not in the number, so the ABI can grow. */
-#define MQ_IOC_INFO	_IO(MQ_IOC_MAGIC, 0x01)
-#define MQ_IOC_RECV	_IO(MQ_IOC_MAGIC, 0x02)
-#define MQ_IOC_RING_SETUP	_IO(MQ_IOC_MAGIC, 0x03)
-#define MQ_IOC_RING_ENTER	_IO(MQ_IOC_MAGIC, 0x04)
+#define MQ_IOC_INFO	_IOWR(MQ_IOC_MAGIC, 0x01, struct mq_info)
+#define MQ_IOC_RECV	_IOWR(MQ_IOC_MAGIC, 0x02, struct mq_recv)
+#define MQ_IOC_RING_SETUP	_IOWR(MQ_IOC_MAGIC, 0x03, struct mq_ring_setup)
+#define MQ_IOC_RING_ENTER	_IOWR(MQ_IOC_MAGIC, 0x04, struct mq_ring_enter)
 
 #endif /* _UAPI_LINUX_MQ_H */

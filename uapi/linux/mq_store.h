@@ -130,6 +130,8 @@ struct mq_disk_catalog {
  * @durability: MQ_DURABILITY_ASYNC or MQ_DURABILITY_SYNC
  * @created_ns: CLOCK_REALTIME
  * @name: NUL-terminated
+ * @ident: the queue's identity (mq_info.ident); 0 in entries written
+ *	before it was kept: the queue then gets a new one at attach
  * @reserved: zero
  */
 struct mq_disk_queue {
@@ -146,7 +148,8 @@ struct mq_disk_queue {
 	__le32 durability;
 	__le64 created_ns;
 	char name[72];
-	__le64 reserved[14];
+	__le64 ident;
+	__le64 reserved[13];
 };
 
 /**
