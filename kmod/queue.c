@@ -189,27 +189,6 @@ static bool mq_durable(u32 durability)
 	return durability != MQ_DURABILITY_MEMORY;
 }
 
-static void mq_msg_free(struct mq_msg *m)
-{
-	struct mq_seg *seg, *next;
-
-	if (!m)
-		return;
-	for (seg = m->segs; seg; seg = next) {
-		next = seg->next;
-		kfree(seg);
-	}
-	kfree(m);
-}
-
-static void mq_msgs_free(struct list_head *list)
-{
-	struct mq_msg *m, *tmp;
-
-	list_for_each_entry_safe(m, tmp, list, node)
-		mq_msg_free(m);
-}
-
 static void mq_queue_release(struct kref *ref)
 {
 	struct mq_queue *q = container_of(ref, struct mq_queue, ref);
@@ -492,7 +471,6 @@ static void mq_unlink(struct mq_queue *q, struct mq_msg *m)
 static void mq_evict(struct mq_queue *q, u64 want)
 {
 	u64 durable = mq_store_durable(q->store), freed = 0;
-	struct mq_seg *seg, *next;
 	struct mq_msg *m = q->evict_next;
 	int skip = 0;
 
@@ -511,14 +489,8 @@ static void mq_evict(struct mq_queue *q, u64 want)
 			skip--;
 			continue;
 		}
-		if (!m->segs)
-			continue;
-		for (seg = m->segs; seg; seg = next) {
-			next = seg->next;
-			kfree(seg);
-		}
-		m->segs = NULL;
-		freed += m->len;
+		if (mq_msg_drop_payload(m))
+			freed += m->len;
 	}
 	q->resident_bytes -= freed;
 	atomic64_sub(freed, &q->store->resident);
@@ -835,71 +807,6 @@ static int mq_wait_pin(struct mq_queue *q, size_t len, bool *woken)
 	return err;
 }
 
-/*
- * Allocate a message of @len bytes, charged to the queue's owner; @inl:
- * the first bytes may live in the header (not for durable queues).
- */
-static struct mq_msg *mq_msg_alloc(struct mq_queue *q, size_t len, bool inl)
-{
-	struct mem_cgroup *old = set_active_memcg(q->memcg);
-	size_t n = inl ? min_t(size_t, len, MQ_MSG_INLINE) : 0, left = len - n;
-	struct mq_seg **tail, *seg;
-	struct mq_msg *m;
-
-	m = kmalloc(struct_size(m, data, n), GFP_KERNEL_ACCOUNT);
-	if (!m)
-		goto out;
-	m->len = len;
-	m->inl = n;
-	m->segs = NULL;
-	for (tail = &m->segs; left; left -= n, tail = &seg->next) {
-		n = min_t(size_t, left, MQ_SEG_DATA);
-		seg = kmalloc(struct_size(seg, data, n), GFP_KERNEL_ACCOUNT);
-		if (!seg) {
-			mq_msg_free(m);
-			m = NULL;
-			break;
-		}
-		seg->next = NULL;
-		*tail = seg;
-	}
-out:
-	set_active_memcg(old);
-	return m;
-}
-
-/* Copy a whole message in from user memory. */
-static bool mq_msg_fill(struct mq_msg *m, struct iov_iter *from)
-{
-	size_t n = m->inl, left = m->len - n;
-	struct mq_seg *seg;
-
-	if (!copy_from_iter_full(m->data, n, from))
-		return false;
-	for (seg = m->segs; seg; seg = seg->next, left -= n) {
-		n = min_t(size_t, left, MQ_SEG_DATA);
-		if (!copy_from_iter_full(seg->data, n, from))
-			return false;
-	}
-	return true;
-}
-
-/* Copy a whole message out to user memory. */
-static bool mq_msg_copy_out(const struct mq_msg *m, struct iov_iter *to)
-{
-	size_t n = m->inl, left = m->len - n;
-	const struct mq_seg *seg;
-
-	if (copy_to_iter(m->data, n, to) != n)
-		return false;
-	for (seg = m->segs; seg; seg = seg->next, left -= n) {
-		n = min_t(size_t, left, MQ_SEG_DATA);
-		if (copy_to_iter(seg->data, n, to) != n)
-			return false;
-	}
-	return true;
-}
-
 /**
  * mq_queue_write - append one message
  * @q: the queue
@@ -954,7 +861,7 @@ ssize_t mq_queue_send(struct mq_queue *q, struct iov_iter *from,
 	if (len > READ_ONCE(q->lim.max_msg))
 		return -EMSGSIZE;
 again:
-	m = mq_msg_alloc(q, len, !READ_ONCE(q->store));
+	m = mq_msg_alloc(q->memcg, len, !READ_ONCE(q->store));
 	if (!m) {
 		err = -ENOMEM;
 		goto out;
@@ -982,7 +889,7 @@ relock:
 	} else if (q->store && m->inl) {
 		/*
 		 * Laid out for a memory queue, and the queue became durable
-		 * since: a durable payload must be all in segments, which
+		 * since: a durable payload must be all in fragments, which
 		 * eviction drops. Copy it again.
 		 */
 		spin_unlock(&q->lock);
@@ -1080,34 +987,19 @@ out:
 static int mq_msg_load(struct mq_queue *q, struct mq_store *s,
 		       struct mq_msg *m)
 {
-	struct mq_msg *tmp = mq_msg_alloc(q, m->len, false);
-	size_t left = m->len, n, done = 0;
-	struct mq_seg *seg;
 	void *buf;
 	int err;
 
-	if (!tmp)
-		return -ENOMEM;
 	buf = kvmalloc(m->len, GFP_KERNEL);
-	if (!buf) {
-		mq_msg_free(tmp);
+	if (!buf)
 		return -ENOMEM;
-	}
 	err = mq_store_read_rec(s, m->lpos, m->len, q->serial, m->offset, buf);
-	if (err) {
+	if (err)
 		pr_err("queue %s: message %llu: cannot read it back from the store (%d)\n",
 		       q->name, m->offset, err);
-	} else {
-		for (seg = tmp->segs; seg; seg = seg->next, left -= n) {
-			n = min_t(size_t, left, MQ_SEG_DATA);
-			memcpy(seg->data, buf + done, n);
-			done += n;
-		}
-		m->segs = tmp->segs;
-		tmp->segs = NULL;
-	}
+	else
+		err = mq_msg_load_payload(m, q->memcg, buf);
 	kvfree(buf);
-	mq_msg_free(tmp);
 	return err;
 }
 
@@ -1289,26 +1181,6 @@ int mq_queue_take(struct mq_queue *q, bool (*fits)(void *arg, u32 len),
 	if (n)
 		mq_poll_wake(q, EPOLLOUT | EPOLLWRNORM);
 	return n;
-}
-
-/* Copy a message's payload (in memory) to @buf. */
-void mq_msg_copy_to(const struct mq_msg *m, void *buf)
-{
-	size_t n = m->inl, left = m->len - n;
-	const struct mq_seg *seg;
-
-	mq_memcpy(buf, m->data, n);
-	for (seg = m->segs; seg; seg = seg->next, left -= n) {
-		buf += n;
-		n = min_t(size_t, left, MQ_SEG_DATA);
-		mq_memcpy(buf, seg->data, n);
-	}
-}
-
-/* Free messages taken with mq_queue_take(). */
-void mq_msgs_put(struct list_head *list)
-{
-	mq_msgs_free(list);
 }
 
 static struct mq_queue *mq_queue_alloc(const char *name,
@@ -2057,7 +1929,7 @@ static int mq_queue_store_reclaim(struct mq_store *s)
 int mq_queue_restore_msg(struct mq_queue *q, u64 offset, u64 tstamp,
 			 u64 lpos, u32 len)
 {
-	struct mq_msg *m = mq_msg_alloc(q, 0, false);
+	struct mq_msg *m = mq_msg_alloc(q->memcg, 0, false);
 
 	if (!m)
 		return -ENOMEM;

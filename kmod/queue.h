@@ -16,49 +16,12 @@
 #include <linux/poll.h>
 #include <linux/netlink.h>
 #include <linux/mq.h>
-#include <asm/unaligned.h>
+
+#include "msg.h"
 
 struct device;
 struct mem_cgroup;
 struct mq_store;
-
-/*
- * A message lives in page-sized pieces, as System V and POSIX messages do:
- * the header with the first bytes, then a chain of segments. Every
- * allocation is order 0, however large the message, and none is rounded
- * up to the next power of two.
- */
-struct mq_seg {
-	struct mq_seg *next;
-	u8 data[];
-};
-
-struct mq_msg {
-	struct list_head node;
-	u64 offset;
-	u64 tstamp_ns;
-	u64 lpos;		/* durable queues: the record's log position */
-	u32 len;
-	u32 flags;		/* MQ_MSG_* */
-	u32 inl;		/* payload bytes in data[] */
-	u32 pcrc;		/* durable: the payload's CRC-32C (seed 0) */
-	bool pcrc_ok;
-	struct mq_seg *segs;	/* the payload past data[] */
-	u8 data[];
-};
-
-/*
- * A durable queue's message keeps its payload in segments only, so that
- * once on stable storage the payload can be dropped from memory (evicted)
- * and read back from the log when its turn comes.
- */
-static inline bool mq_msg_resident(const struct mq_msg *m)
-{
-	return m->inl || m->segs;
-}
-
-#define MQ_MSG_INLINE	(PAGE_SIZE - sizeof(struct mq_msg))
-#define MQ_SEG_DATA	(PAGE_SIZE - sizeof(struct mq_seg))
 
 /* Read leases are taken this many messages ahead (see mq_lease()). */
 #define MQ_LEASE_BATCH	1024
@@ -256,26 +219,6 @@ void mq_queue_put(struct mq_queue *q);
 int mq_queue_open(struct mq_queue *q, int mask);
 void mq_queue_close(struct mq_queue *q);
 
-/*
- * memcpy() for payloads. Small ones, the common case, go word by word:
- * the string instruction memcpy() uses costs more to start than such a
- * copy takes (and much more under emulation).
- */
-static inline void mq_memcpy(void *dst, const void *src, size_t len)
-{
-	size_t i = 0;
-
-	if (len > 256) {
-		memcpy(dst, src, len);
-		return;
-	}
-	for (; i + 8 <= len; i += 8)
-		put_unaligned(get_unaligned((const u64 *)(src + i)),
-			      (u64 *)(dst + i));
-	for (; i < len; i++)
-		((u8 *)dst)[i] = ((const u8 *)src)[i];
-}
-
 /* A hint without the lock: nothing is queued. */
 static inline bool mq_queue_maybe_empty(const struct mq_queue *q)
 {
@@ -294,8 +237,6 @@ ssize_t mq_queue_read(struct mq_queue *q, struct iov_iter *to, bool nonblock,
 		      struct mq_msg_meta *meta);
 int mq_queue_take(struct mq_queue *q, bool (*fits)(void *arg, u32 len),
 		  void *arg, struct list_head *out, u32 max);
-void mq_msg_copy_to(const struct mq_msg *m, void *buf);
-void mq_msgs_put(struct list_head *list);
 ssize_t mq_queue_send(struct mq_queue *q, struct iov_iter *from,
 		      bool nonblock, u64 *endp);
 int mq_queue_direct(struct mq_queue *q, u32 n, u64 bytes, u32 longest,

@@ -44,29 +44,6 @@ static u32 mq_crc(u32 seed, const void *p, size_t len)
 	return __crc32c_le(seed, p, len);
 }
 
-/**
- * mq_msg_crc - a message's payload checksum, for its record
- * @m: the message, resident
- *
- * CRC-32C seeded with 0, to be combined with the header's
- * (__crc32c_le_combine()). Called before the message is appended, with
- * no lock held: the expensive part of logging stays out of the locks.
- *
- * Return: the checksum.
- */
-u32 mq_msg_crc(const struct mq_msg *m)
-{
-	size_t n = m->inl, left = m->len - n;
-	const struct mq_seg *seg;
-	u32 crc = __crc32c_le(0, m->data, n);
-
-	for (seg = m->segs; seg; seg = seg->next, left -= n) {
-		n = min_t(size_t, left, MQ_SEG_DATA);
-		crc = __crc32c_le(crc, seg->data, n);
-	}
-	return crc;
-}
-
 static u64 mq_rec_size(u32 len)
 {
 	return round_up(REC_HDR + len, 8);
@@ -1156,7 +1133,7 @@ int mq_store_append_msg(struct mq_store *s, u64 serial, struct mq_msg *m,
 	u64 need = mq_rec_size(m->len), lpos;
 	size_t n = m->inl, left = m->len - n;
 	struct mq_disk_rec r;
-	struct mq_seg *seg;
+	struct mq_frag *frag;
 	s64 pos;
 	u32 crc;
 
@@ -1177,9 +1154,9 @@ int mq_store_append_msg(struct mq_store *s, u64 serial, struct mq_msg *m,
 	lpos = pos + REC_HDR;
 	mq_ring_copy(s, lpos, m->data, n);
 	lpos += n;
-	for (seg = m->segs; seg; seg = seg->next, left -= n) {
-		n = min_t(size_t, left, MQ_SEG_DATA);
-		mq_ring_copy(s, lpos, seg->data, n);
+	for (frag = m->frags; frag; frag = frag->next, left -= n) {
+		n = min_t(size_t, left, MQ_FRAG_DATA);
+		mq_ring_copy(s, lpos, frag->data, n);
 		lpos += n;
 	}
 	r.crc = cpu_to_le32(crc);

@@ -138,7 +138,6 @@ static inline void mq_store_get(struct mq_store *s)
 }
 
 u32 mq_store_max_msg(const struct mq_store *s);
-u32 mq_msg_crc(const struct mq_msg *m);
 u64 mq_store_cache_bytes(const struct mq_store *s);
 int mq_store_read_rec(struct mq_store *s, u64 lpos, u32 len, u64 serial,
 		      u64 offset, void *payload);
