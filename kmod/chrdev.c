@@ -2,7 +2,9 @@
 /*
  * The character device front-end: /dev/mq/NAME, one device per queue, one
  * cdev for the whole minor range (minor == queue id). The node carries the
- * queue's mode, owner and group; the VFS checks them at open(2).
+ * queue's mode, owner and group; the VFS checks them at open(2). The
+ * devices are this file's own, in a table indexed by minor: the core
+ * knows only that a front-end follows its queues (mq_chrdev_observer).
  */
 
 #include <linux/module.h>
@@ -21,6 +23,27 @@ static dev_t mq_devt;
 static unsigned int mq_minors;
 static struct cdev mq_cdev;
 static struct class *mq_class;
+/*
+ * Each queue's device, by minor. Changed only by the observer's calls,
+ * which the core makes under its registry lock, one at a time; a minor
+ * belongs to one registered queue at a time.
+ */
+static struct device **mq_devs;
+
+/*
+ * An open file description of a queue: its own state, apart from the
+ * queue's (file->private_data).
+ */
+struct mq_file {
+	struct mq_queue *q;
+};
+
+static struct mq_queue *mq_file_queue(struct file *file)
+{
+	struct mq_file *mf = file->private_data;
+
+	return mf->q;
+}
 
 /*
  * The node's access. Its name comes from the device's, "mq!NAME", which
@@ -135,16 +158,17 @@ static int mq_chrdev_added(struct mq_queue *q)
 	err = mq_dev_swap(NULL, dev);
 	if (err)
 		return err;
-	q->dev = dev;
-	q->devt = new_encode_dev(dev->devt);
+	mq_devs[q->id] = dev;
 	return 0;
 }
 
 static void mq_chrdev_removed(struct mq_queue *q)
 {
-	if (q->dev) {
-		mq_dev_swap(q->dev, NULL);
-		q->dev = NULL;
+	struct device *dev = mq_devs[q->id];
+
+	if (dev && !WARN_ON_ONCE(dev_get_drvdata(dev) != q)) {
+		mq_dev_swap(dev, NULL);
+		mq_devs[q->id] = NULL;
 	}
 }
 
@@ -157,14 +181,20 @@ static void mq_chrdev_removed(struct mq_queue *q)
  */
 static int mq_chrdev_changed(struct mq_queue *q, void *prepared)
 {
-	struct device *old = q->dev;
+	struct device *old = mq_devs[q->id];
 	int err;
 
-	q->dev = NULL;
+	mq_devs[q->id] = NULL;
 	err = mq_dev_swap(old, prepared);
 	if (!err)
-		q->dev = prepared;
+		mq_devs[q->id] = prepared;
 	return err;
+}
+
+/* The node's device number: the queue's minor in our region. */
+static u32 mq_chrdev_devt(const struct mq_queue *q)
+{
+	return new_encode_dev(MKDEV(MAJOR(mq_devt), q->id));
 }
 
 const struct mq_queue_observer mq_chrdev_observer = {
@@ -172,12 +202,14 @@ const struct mq_queue_observer mq_chrdev_observer = {
 	.removed = mq_chrdev_removed,
 	.prepare = mq_chrdev_prepare,
 	.changed = mq_chrdev_changed,
+	.devt = mq_chrdev_devt,
 };
 
 static int mq_open(struct inode *inode, struct file *file)
 {
 	struct mq_queue *q = mq_queue_get_by_id(iminor(inode));
 	int mask = 0, err;
+	struct mq_file *mf;
 
 	if (!q)
 		return -ENXIO;
@@ -186,21 +218,32 @@ static int mq_open(struct inode *inode, struct file *file)
 	if (file->f_mode & FMODE_WRITE)
 		mask |= MAY_WRITE;
 	/* The VFS checked the node; the queue's own access decides too. */
-	err = mq_queue_open(q, mask);
-	if (err) {
-		mq_queue_put(q);
-		return err;
+	mf = kzalloc(sizeof(*mf), GFP_KERNEL_ACCOUNT);
+	if (!mf) {
+		err = -ENOMEM;
+		goto err_put;
 	}
-	file->private_data = q;
+	err = mq_queue_open(q, mask);
+	if (err)
+		goto err_free;
+	mf->q = q;
+	file->private_data = mf;
 	return stream_open(inode, file);
+
+err_free:
+	kfree(mf);
+err_put:
+	mq_queue_put(q);
+	return err;
 }
 
 static int mq_release(struct inode *inode, struct file *file)
 {
-	struct mq_queue *q = file->private_data;
+	struct mq_file *mf = file->private_data;
 
-	mq_queue_close(q);
-	mq_queue_put(q);
+	mq_queue_close(mf->q);
+	mq_queue_put(mf->q);
+	kfree(mf);
 	return 0;
 }
 
@@ -212,13 +255,13 @@ static bool mq_nonblock(struct kiocb *iocb)
 
 static ssize_t mq_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
-	return mq_queue_read(iocb->ki_filp->private_data, to,
+	return mq_queue_read(mq_file_queue(iocb->ki_filp), to,
 			     mq_nonblock(iocb), NULL);
 }
 
 static ssize_t mq_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
-	return mq_queue_write(iocb->ki_filp->private_data, from,
+	return mq_queue_write(mq_file_queue(iocb->ki_filp), from,
 			      mq_nonblock(iocb));
 }
 
@@ -232,7 +275,7 @@ static ssize_t mq_read(struct file *file, char __user *buf, size_t len,
 	struct iov_iter to;
 
 	iov_iter_ubuf(&to, ITER_DEST, buf, len);
-	return mq_queue_read(file->private_data, &to,
+	return mq_queue_read(mq_file_queue(file), &to,
 			     file->f_flags & O_NONBLOCK, NULL);
 }
 
@@ -242,13 +285,13 @@ static ssize_t mq_write(struct file *file, const char __user *buf,
 	struct iov_iter from;
 
 	iov_iter_ubuf(&from, ITER_SOURCE, (void __user *)buf, len);
-	return mq_queue_write(file->private_data, &from,
+	return mq_queue_write(mq_file_queue(file), &from,
 			      file->f_flags & O_NONBLOCK);
 }
 
 static __poll_t mq_poll(struct file *file, poll_table *wait)
 {
-	return mq_queue_poll(file->private_data, file, wait);
+	return mq_queue_poll(mq_file_queue(file), file, wait);
 }
 
 static void mq_info_fill(struct mq_info *info, struct mq_queue *q)
@@ -358,7 +401,7 @@ static long mq_ioctl_ring_setup(struct file *file, struct mq_queue *q,
 
 static long mq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	struct mq_queue *q = file->private_data;
+	struct mq_queue *q = mq_file_queue(file);
 
 	switch (MQ_IOC_NR(cmd)) {
 	case MQ_IOC_NR(MQ_IOC_INFO):
@@ -397,9 +440,12 @@ int mq_chrdev_init(unsigned int max_queues)
 	int err;
 
 	mq_minors = max_queues;
+	mq_devs = kvcalloc(mq_minors, sizeof(*mq_devs), GFP_KERNEL);
+	if (!mq_devs)
+		return -ENOMEM;
 	err = alloc_chrdev_region(&mq_devt, 0, mq_minors, "mq");
 	if (err)
-		return err;
+		goto err_devs;
 
 	mq_class = class_create(THIS_MODULE, "mq");
 	if (IS_ERR(mq_class)) {
@@ -418,6 +464,8 @@ err_class:
 	class_destroy(mq_class);
 err_region:
 	unregister_chrdev_region(mq_devt, mq_minors);
+err_devs:
+	kvfree(mq_devs);
 	return err;
 }
 
@@ -429,4 +477,5 @@ void mq_chrdev_exit(void)
 	cdev_del(&mq_cdev);
 	class_destroy(mq_class);
 	unregister_chrdev_region(mq_devt, mq_minors);
+	kvfree(mq_devs);
 }

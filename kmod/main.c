@@ -7,9 +7,10 @@
 #include <linux/moduleparam.h>
 
 #include "queue.h"
+#include "registry.h"
+#include "durable.h"
 #include "chrdev.h"
 #include "netlink.h"
-#include "store.h"
 
 #define MQ_MAX_QUEUES_LIMIT	65536
 
@@ -34,7 +35,7 @@ static int __init mq_init(void)
 		return -EINVAL;
 	}
 
-	err = mq_queue_init(max_queues, &mq_chrdev_observer);
+	err = mq_queue_init(max_queues, &mq_chrdev_observer, &mq_durable_ops);
 	if (err)
 		return err;
 	err = mq_chrdev_init(max_queues);

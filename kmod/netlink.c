@@ -12,8 +12,8 @@
 #include <net/sock.h>
 
 #include "netlink.h"
-#include "queue.h"
-#include "store.h"
+#include "registry.h"
+#include "durable.h"
 
 enum mq_mcgrp {
 	MQ_MCGRP_EVENTS,
@@ -101,6 +101,7 @@ static int mq_nl_fill_queue(struct sk_buff *skb, struct mq_queue *q, u8 cmd,
 			    struct user_namespace *ns,
 			    struct netlink_callback *cb)
 {
+	u32 devt = mq_queue_devt(q);
 	struct mq_queue_snapshot s;
 	void *hdr;
 
@@ -121,7 +122,7 @@ static int mq_nl_fill_queue(struct sk_buff *skb, struct mq_queue *q, u8 cmd,
 	    nla_put_u32(skb, MQ_A_QUEUE_MODE, s.mode) ||
 	    nla_put_u32(skb, MQ_A_QUEUE_UID, from_kuid_munged(ns, s.uid)) ||
 	    nla_put_u32(skb, MQ_A_QUEUE_GID, from_kgid_munged(ns, s.gid)) ||
-	    (q->devt && nla_put_u32(skb, MQ_A_QUEUE_DEVT, q->devt)) ||
+	    (devt && nla_put_u32(skb, MQ_A_QUEUE_DEVT, devt)) ||
 	    nla_put_u32(skb, MQ_A_QUEUE_DURABILITY, s.durability) ||
 	    mq_nl_put_stats(skb, &s)) {
 		genlmsg_cancel(skb, hdr);
@@ -345,8 +346,8 @@ static int mq_nl_fill_store(struct sk_buff *skb, struct mq_store *s, u8 cmd,
 	hdr = genlmsg_put(skb, portid, seq, &mq_genl_family, 0, cmd);
 	if (!hdr)
 		return -EMSGSIZE;
-	mq_store_stats(s, &st);
-	if (nla_put_string(skb, MQ_A_STORE_PATH, s->path) ||
+	mq_queue_store_stats(s, &st);
+	if (nla_put_string(skb, MQ_A_STORE_PATH, st.path) ||
 	    nla_put_u32(skb, MQ_A_STORE_SEGMENT_SIZE, st.seg_size) ||
 	    nla_put_u32(skb, MQ_A_STORE_FLUSH_MS, st.flush_ms))
 		goto cancel;
@@ -434,7 +435,7 @@ static int mq_nl_store_format(struct sk_buff *skb, struct genl_info *info)
 		return PTR_ERR(path);
 	if (info->attrs[MQ_A_STORE_SEGMENT_SIZE])
 		seg = nla_get_u32(info->attrs[MQ_A_STORE_SEGMENT_SIZE]);
-	return mq_store_format(path, seg, info->extack);
+	return mq_queue_store_format(path, seg, info->extack);
 }
 
 static int mq_nl_store_attach(struct sk_buff *skb, struct genl_info *info)
@@ -481,7 +482,7 @@ static int mq_nl_store_get(struct sk_buff *skb, struct genl_info *info)
 	}
 	err = genlmsg_reply(msg, info);
 out:
-	mq_store_put(s);
+	mq_queue_store_put(s);
 	return err;
 }
 

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The queue core: messages, offsets, limits, waiters and the registry of
- * queues. It knows nothing of how a queue is reached; the front-ends
- * (chrdev, netlink) call into it.
+ * The queue core: messages, offsets, limits, waiters (queue.c), the
+ * queues' life cycle and settings (admin.c) and their registry
+ * (registry.h). It knows nothing of how a queue is reached: the
+ * front-ends (chrdev, ring, netlink) call into it. It knows nothing of
+ * the store either: durable queues persist through struct
+ * mq_persist_ops, which the durable binding implements.
  */
 #ifndef _MQ_QUEUE_H
 #define _MQ_QUEUE_H
@@ -19,12 +22,8 @@
 
 #include "msg.h"
 
-struct device;
 struct mem_cgroup;
 struct mq_store;
-
-/* Read leases are taken this many messages ahead (see mq_lease()). */
-#define MQ_LEASE_BATCH	1024
 
 /* Which fields of struct mq_queue_params are set. */
 enum {
@@ -58,7 +57,6 @@ struct mq_queue {
 	struct kref ref;
 	struct rcu_head rcu;
 	u32 id;				/* the minor: reused after deletion */
-	u32 devt;			/* new_encode_dev() of the node, or 0 */
 	u64 ident;			/* never reused (mq_info.ident) */
 	char name[MQ_NAME_MAX + 1];
 
@@ -83,31 +81,32 @@ struct mq_queue {
 	u32 blocked_readers;
 	u32 blocked_writers;
 	u64 pinned_bytes;		/* messages held by sleeping writers */
-
-	/* The rings front-end's RX rings on this queue, its own business. */
-	spinlock_t rings_lock;
-	struct list_head rings;
-	atomic_t ring_sleepers;		/* in MQ_RING_ENTER_WAIT for messages */
+	atomic_t blocked_outside;	/* readers asleep in a front-end's wait */
 
 	atomic_t open_fds;		/* changed under lock, read without */
 	bool detaching;			/* its store is being detached */
 	wait_queue_head_t pollq;	/* poll(2) only; read/write use waiters */
 
 	struct mem_cgroup *memcg;	/* all queue memory is charged here */
-	struct device *dev;		/* owned by the chrdev front-end */
+	void *ring_fe;			/* the rings front-end's; never looked at */
 
-	/* Durable queues (durability async or sync) */
 	u32 durability;
-	struct mq_store *store;		/* set under mq_reg_lock and q->lock */
-	struct list_head store_node;	/* in store->queues, mq_reg_lock */
-	u64 serial;			/* the store's name for the queue */
 	u64 created_ns;
-	u64 lease;			/* offsets below may be read */
-	u64 lease_pending;		/* ... once lease_end is durable */
-	u64 lease_end;
 	u64 redelivered;		/* queued messages flagged so */
 	struct list_head reading;	/* struct mq_reading: reads in flight */
 	u64 delivered_hi;		/* above every offset delivered */
+
+	/*
+	 * The durable binding's (durable.c), under lock unless noted. The
+	 * core only tests @store (a durable queue) and hands it back to the
+	 * binding (struct mq_persist_ops); it never looks inside.
+	 */
+	struct mq_store *store;		/* set under mq_reg_lock and q->lock */
+	struct list_head store_node;	/* the binding's list, mq_reg_lock */
+	u64 serial;			/* the store's name for the queue */
+	u64 lease;			/* offsets below may be read */
+	u64 lease_pending;		/* ... once lease_end is durable */
+	u64 lease_end;
 	u64 resident_bytes;		/* payload in memory */
 	struct mq_msg *evict_next;	/* where eviction goes on, or NULL */
 	struct mq_msg *durable_next;	/* all before are durable, or NULL */
@@ -168,33 +167,102 @@ struct mq_msg_meta {
  *	needs (an ERR_PTR stops the change before anything is made)
  * @changed: a queue's access (mode, owner, group) changed; consumes what
  *	@prepare returned
+ * @devt: the device number of a queue's node (new_encode_dev()), or 0;
+ *	called from anywhere, without locks
+ *
+ * All but @devt are called under mq_reg_lock, one at a time.
  */
 struct mq_queue_observer {
 	int (*added)(struct mq_queue *q);
 	void (*removed)(struct mq_queue *q);
 	void *(*prepare)(struct mq_queue *q);
+	void (*unprepare)(void *prepared);
 	int (*changed)(struct mq_queue *q, void *prepared);
-};
-
-/* What happened to the store, for mq_event_ops.store. */
-enum mq_store_event {
-	MQ_STORE_EV_ATTACHED,
-	MQ_STORE_EV_DETACHED,
-	MQ_STORE_EV_CHANGED,	/* its state changed: degraded by an error */
+	u32 (*devt)(const struct mq_queue *q);
 };
 
 /**
- * struct mq_event_ops - where the core tells what happened, for listeners
- * @store: the store was attached, detached or changed state; may sleep
+ * struct mq_persist_ops - how the core keeps durable queues
+ *
+ * The core defines this and the durable binding (durable.c) implements
+ * it; main.c hands it to mq_queue_init(). A queue is durable while
+ * q->store is set, and the core calls these only then (the lifecycle ops
+ * but @check, @prepare and @bind only for such a queue). The core never
+ * looks inside a store: the handle is the binding's.
+ *
+ * Under q->lock:
+ * @log_msg: log @m, its offset set, before it is appended; *@end: the log
+ *	position that must be durable for it to be. Return: 0, -EINPROGRESS
+ *	(@commit, then try again), -ENOSPC (@reclaim, then try again) or
+ *	-EIO
+ * @lease_ok: may @m, the oldest, be handed out? false: @commit the lease
+ *	logged meanwhile and try again
+ * @log_pos: the consumed position may have passed @before: log it
+ * @linked: @m joined q->msgs (@requeued: given back, not at the tail)
+ * @unlinked: @m left q->msgs
+ * @durable_offset: the offset below which the messages are durable
+ * @dropped: a deleted queue's messages all go
+ * @get: q->store, with a reference, for the calls below
+ *
+ * With no lock held, on a store from @get:
+ * @put: drop the reference
+ * @commit: commit everything logged so far (killable). Return: 0, -EIO
+ *	or -EINTR
+ * @reclaim: give back log space consumed by every queue. Return: as
+ *	@commit
+ * @wait: wait until log position @end is durable, for a sync write, in a
+ *	group commit. Return: as @commit
+ * @trim: a message was appended: keep the store's cache within bounds
+ * @load: read @m's evicted payload back. Return: 0, -ENOMEM, -EIO or
+ *	-EUCLEAN
+ * @durable: the log position below which everything is durable
+ *
+ * Lifecycle, under mq_reg_lock:
+ * @check: may @q (NULL: a new queue) be, or stay, durable with @lim?
+ * @prepare: memory for the catalog that a change of @q (durable, or
+ *	becoming so) will write, taken before anything changes; NULL: none
+ * @unprepare: free what @prepare returned, unused
+ * @bind: make @q durable in the attached store; consumes @prepared
+ * @unbind: @q is being deleted (@forget: out of the catalog too; not at
+ *	detach); consumes @prepared
+ * @set_durability: @q's durability changes from @dur to @new_dur, either
+ *	of them durable; consumes @prepared
  */
-struct mq_event_ops {
-	void (*store)(struct mq_store *s, enum mq_store_event ev);
+struct mq_persist_ops {
+	int (*log_msg)(struct mq_queue *q, struct mq_msg *m, u64 *end);
+	bool (*lease_ok)(struct mq_queue *q, const struct mq_msg *m);
+	void (*log_pos)(struct mq_queue *q, u64 before);
+	void (*linked)(struct mq_queue *q, struct mq_msg *m, bool requeued);
+	void (*unlinked)(struct mq_queue *q, struct mq_msg *m);
+	u64 (*durable_offset)(struct mq_queue *q);
+	void (*dropped)(struct mq_queue *q);
+	struct mq_store *(*get)(struct mq_queue *q);
+
+	void (*put)(struct mq_store *s);
+	int (*commit)(struct mq_store *s);
+	int (*reclaim)(struct mq_store *s);
+	int (*wait)(struct mq_store *s, u64 end);
+	void (*trim)(struct mq_queue *q, struct mq_store *s);
+	int (*load)(struct mq_queue *q, struct mq_store *s, struct mq_msg *m);
+	u64 (*durable)(struct mq_store *s);
+
+	int (*check)(struct mq_queue *q, const struct mq_limits *lim,
+		     struct netlink_ext_ack *extack);
+	void *(*prepare)(struct mq_queue *q);
+	void (*unprepare)(void *prepared);
+	int (*bind)(struct mq_queue *q, u32 durability, void *prepared,
+		    struct netlink_ext_ack *extack);
+	void (*unbind)(struct mq_queue *q, bool forget, void *prepared);
+	int (*set_durability)(struct mq_queue *q, u32 dur, u32 new_dur,
+			      void *prepared, struct netlink_ext_ack *extack);
 };
 
-void mq_events_set(const struct mq_event_ops *ops);
+/* The binding, set once by mq_queue_init(). */
+extern const struct mq_persist_ops *mq_persist;
 
 int mq_queue_init(unsigned int max_queues,
-		  const struct mq_queue_observer *observer);
+		  const struct mq_queue_observer *observer,
+		  const struct mq_persist_ops *persist);
 void mq_queue_exit(void);
 
 struct mq_queue *mq_queue_create(const char *name,
@@ -204,11 +272,18 @@ int mq_queue_delete(struct mq_queue *q);
 int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
 		 struct netlink_ext_ack *extack, bool *applied);
 bool mq_queue_name_valid(const char *name);
+int mq_limits_check(const struct mq_limits *lim,
+		    struct netlink_ext_ack *extack);
+struct mq_queue *mq_queue_alloc(const char *name,
+				const struct mq_limits *lim,
+				const struct mq_queue_params *p);
+void __mq_queue_delete(struct mq_queue *q, bool forget, void *prepared);
 
 struct mq_queue *mq_queue_lookup(const char *name);
 struct mq_queue *mq_queue_get_by_id(u32 id);
 struct mq_queue *mq_queue_get_next(unsigned long *id);
 unsigned int mq_queue_generation(void);
+u32 mq_queue_devt(const struct mq_queue *q);
 
 static inline void mq_queue_get(struct mq_queue *q)
 {
@@ -247,12 +322,11 @@ int mq_queue_sync(struct mq_queue *q, u64 end);
 __poll_t mq_queue_poll(struct mq_queue *q, struct file *file,
 		       poll_table *wait);
 void mq_queue_snapshot(struct mq_queue *q, struct mq_queue_snapshot *s);
+void mq_queue_change_limits(struct mq_queue *q, const struct mq_limits *lim,
+			    umode_t mode, kuid_t uid, kgid_t gid);
+void mq_queue_kill(struct mq_queue *q);
 
-/* The store's side (queue.c) */
-int mq_queue_store_attach(const char *path, u32 flush_ms,
-			  struct netlink_ext_ack *extack);
-int mq_queue_store_detach(bool force, struct netlink_ext_ack *extack);
-struct mq_store *mq_queue_store_get(void);
+/* Queues coming back from the store, before they are registered. */
 int mq_queue_restore_msg(struct mq_queue *q, u64 offset, u64 tstamp,
 			 u64 lpos, u32 len);
 void mq_queue_restore_head(struct mq_queue *q, u64 head);

@@ -19,8 +19,8 @@
  *
  * Locking: r->tx_lock serialises the TX consumer side (khead, counters,
  * checkpoints); r->rx_lock the RX producer side (ktail, the accepted
- * head, closed). Order: rx_lock, then the queue's locks; the queue's
- * rings_lock (the list of RX rings) is taken alone.
+ * head, closed). Order: rx_lock, then the queue's locks; the lock of
+ * the queue's list of RX rings (struct mq_ring_queue) is taken alone.
  */
 
 #include <linux/anon_inodes.h>
@@ -65,9 +65,24 @@ struct mq_txd {
 	u32 bad_before;		/* bad records between the last one and it */
 };
 
+/*
+ * This front-end's state for one queue: the list of its RX rings, which
+ * producers pick from. The core holds it for us (q->ring_fe) and never
+ * looks at it; every ring of the queue holds a reference.
+ */
+struct mq_ring_queue {
+	refcount_t ref;
+	spinlock_t lock;	/* the list, taken alone */
+	struct list_head rings;	/* struct mq_ring, RX rings */
+};
+
+/* Sets and clears q->ring_fe. */
+static DEFINE_SPINLOCK(mq_ring_fe_lock);
+
 struct mq_ring {
 	struct kref ref;
 	struct mq_queue *q;
+	struct mq_ring_queue *rq;	/* q's RX rings */
 	struct mq_rbuf tx;
 	struct mq_rbuf rx;
 	struct page *status_page;
@@ -89,7 +104,7 @@ struct mq_ring {
 	u64 last_end;		/* the newest message's log end, or 0 */
 
 	struct mutex rx_lock;	/* the RX side: ktail, khead, below */
-	struct list_head node;	/* in q->rings (rings_lock), RX rings */
+	struct list_head node;	/* in rq->rings (rq->lock), RX rings */
 	bool closed;
 	u64 rx_msgs;
 	u64 rx_bad;
@@ -180,6 +195,44 @@ static int mq_ring_account(struct mq_ring *r, unsigned long pages)
 	return 0;
 }
 
+/* The queue's record, shared by its rings, with a reference: or NULL. */
+static struct mq_ring_queue *mq_ring_queue_get(struct mq_queue *q)
+{
+	struct mq_ring_queue *rq, *fresh;
+
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
+	if (!fresh)
+		return NULL;
+	spin_lock(&mq_ring_fe_lock);
+	rq = q->ring_fe;
+	if (rq) {
+		refcount_inc(&rq->ref);
+	} else {
+		refcount_set(&fresh->ref, 1);
+		spin_lock_init(&fresh->lock);
+		INIT_LIST_HEAD(&fresh->rings);
+		q->ring_fe = fresh;
+		rq = fresh;
+		fresh = NULL;
+	}
+	spin_unlock(&mq_ring_fe_lock);
+	kfree(fresh);
+	return rq;
+}
+
+static void mq_ring_queue_put(struct mq_queue *q, struct mq_ring_queue *rq)
+{
+	bool last;
+
+	spin_lock(&mq_ring_fe_lock);
+	last = refcount_dec_and_test(&rq->ref);
+	if (last)
+		q->ring_fe = NULL;
+	spin_unlock(&mq_ring_fe_lock);
+	if (last)
+		kfree(rq);
+}
+
 static void mq_ring_kref_release(struct kref *ref)
 {
 	struct mq_ring *r = container_of(ref, struct mq_ring, ref);
@@ -191,6 +244,8 @@ static void mq_ring_kref_release(struct kref *ref)
 	kvfree(r->txd);
 	if (r->status_page)
 		put_page(r->status_page);
+	if (r->rq)
+		mq_ring_queue_put(r->q, r->rq);
 	mq_queue_put(r->q);
 	kfree(r);
 }
@@ -236,6 +291,10 @@ static struct mq_ring *mq_ring_create(struct file *qfile, struct mq_queue *q,
 	mutex_init(&r->tx_lock);
 	mutex_init(&r->rx_lock);
 	INIT_LIST_HEAD(&r->node);
+	err = -ENOMEM;
+	r->rq = mq_ring_queue_get(q);
+	if (!r->rq)
+		goto err;
 	err = mq_ring_account(r, 1 + mq_rbuf_pages(s->tx_size) +
 			      mq_rbuf_pages(s->rx_size));
 	if (err)
@@ -278,9 +337,9 @@ static void mq_ring_start(struct mq_ring *r)
 	r->started = true;
 	atomic_inc(&q->open_fds);
 	if (r->rx.npages) {
-		spin_lock(&q->rings_lock);
-		list_add_tail(&r->node, &q->rings);
-		spin_unlock(&q->rings_lock);
+		spin_lock(&r->rq->lock);
+		list_add_tail(&r->node, &r->rq->rings);
+		spin_unlock(&r->rq->lock);
 	}
 }
 
@@ -294,9 +353,9 @@ static int mq_ring_file_release(struct inode *inode, struct file *file)
 		mutex_lock(&r->rx_lock);
 		r->closed = true;
 		mutex_unlock(&r->rx_lock);
-		spin_lock(&q->rings_lock);
+		spin_lock(&r->rq->lock);
 		list_del_init(&r->node);
-		spin_unlock(&q->rings_lock);
+		spin_unlock(&r->rq->lock);
 	}
 	if (r->started)
 		atomic_dec(&q->open_fds);
@@ -597,13 +656,13 @@ out:
 }
 
 /* The RX ring with the most free space, with a reference, or NULL. */
-static struct mq_ring *mq_rx_pick(struct mq_queue *q)
+static struct mq_ring *mq_rx_pick(struct mq_ring_queue *rq)
 {
 	struct mq_ring *c, *best = NULL;
 	u32 free, best_free = 0;
 
-	spin_lock(&q->rings_lock);
-	list_for_each_entry(c, &q->rings, node) {
+	spin_lock(&rq->lock);
+	list_for_each_entry(c, &rq->rings, node) {
 		/* An estimate, without rx_lock: a bad head just loses. */
 		u32 used = READ_ONCE(c->rx.ktail) - READ_ONCE(*c->rx.head);
 
@@ -616,9 +675,9 @@ static struct mq_ring *mq_rx_pick(struct mq_queue *q)
 	if (best) {
 		kref_get(&best->ref);
 		/* Ties go round: the next pick starts after this one. */
-		list_move_tail(&best->node, &q->rings);
+		list_move_tail(&best->node, &rq->rings);
 	}
-	spin_unlock(&q->rings_lock);
+	spin_unlock(&rq->lock);
 	return best;
 }
 
@@ -642,10 +701,10 @@ static int mq_tx_fast(struct mq_ring *r, u32 tail)
 	struct mq_ring *c;
 	int k = 0;
 
-	if (mq_queue_is_durable(q) || list_empty(&q->rings) ||
+	if (mq_queue_is_durable(q) || list_empty(&r->rq->rings) ||
 	    !mq_queue_maybe_empty(q))
 		return 0;
-	c = mq_rx_pick(q);
+	c = mq_rx_pick(r->rq);
 	if (!c)
 		return 0;
 	rb = &c->rx;
@@ -717,10 +776,10 @@ static int mq_tx_direct(struct mq_ring *r, const struct mq_txd *d, int n)
 	int done = 0, tries, k;
 	struct mq_ring *c;
 
-	if (mq_queue_is_durable(q) || list_empty(&q->rings))
+	if (mq_queue_is_durable(q) || list_empty(&r->rq->rings))
 		return 0;
 	for (tries = 0; done < n && tries < 4; tries++) {
-		c = mq_rx_pick(q);
+		c = mq_rx_pick(r->rq);
 		if (!c)
 			break;
 		k = mq_rx_direct(c, &r->tx, d + done, n - done);
@@ -1086,10 +1145,10 @@ static long mq_ring_enter(struct mq_ring *r, struct mq_ring_enter *e)
 			 */
 			if (filled && !mq_queue_maybe_empty(q))
 				break;
-			atomic_inc(&q->ring_sleepers);
+			atomic_inc(&q->blocked_outside);
 			err = wait_event_interruptible(q->pollq,
 						       mq_rx_ready(r, tail0));
-			atomic_dec(&q->ring_sleepers);
+			atomic_dec(&q->blocked_outside);
 			if (err) {
 				err = -EINTR;
 				break;
