@@ -101,10 +101,10 @@ static s64 mq_log_reserve(struct mq_store *s, u64 need, bool msg)
 			return -ENOSPC;
 		/*
 		 * Once the rest of the segment is durable the log buffer
-		 * keeps nothing of it: the next commit starts with the new one.
-		 * Otherwise the skipped end of the segment would count
-		 * against the ring, and a record near the largest would
-		 * never fit, however often the log is committed.
+		 * keeps nothing of it: the next commit starts with the new
+		 * one. Otherwise the skipped end of the segment would count
+		 * against the log buffer, and a record near the largest
+		 * would never fit, however often the log is committed.
 		 */
 		if (s->durable >= pos)
 			s->cbs = (k + 1) * s->seg_size;
