@@ -36,7 +36,13 @@
 #include "ring.h"
 #include "ioctl.h"
 
+/*
+ * The record header, as this kernel reads and writes it in both rings and
+ * reports it in mq_ring_setup.rec_size: everything here steps by it.
+ */
 #define MQ_HDR		((u32)sizeof(struct mq_ring_rec))
+#define MQ_FEATURES	(MQ_RING_FEAT_RX_TAIL | MQ_RING_FEAT_DURABLE | \
+			 MQ_RING_FEAT_DIRECT)
 #define MQ_CTRL_HEAD	0
 #define MQ_CTRL_TAIL	64
 #define MQ_CTRL_FLAGS	128
@@ -269,10 +275,10 @@ static struct mq_ring *mq_ring_create(struct file *qfile, struct mq_queue *q,
 	struct mq_ring *r;
 	int err;
 
-	if (s->flags || s->reserved0 || s->reserved1 ||
+	if (s->flags || s->reserved0 ||
 	    memchr_inv(&s->tx, 0, sizeof(s->tx)) ||
 	    memchr_inv(&s->rx, 0, sizeof(s->rx)) ||
-	    s->status_off || s->status_len)
+	    s->status_off || s->status_len || s->rec_size || s->features)
 		return ERR_PTR(-EINVAL);
 	if (!mq_ring_size_ok(s->tx_size) || !mq_ring_size_ok(s->rx_size) ||
 	    (!s->tx_size && !s->rx_size))
@@ -322,6 +328,8 @@ static struct mq_ring *mq_ring_create(struct file *qfile, struct mq_queue *q,
 	mq_rbuf_offsets(&r->rx, MQ_RING_OFF_RX, &s->rx);
 	s->status_off = MQ_RING_OFF_STATUS;
 	s->status_len = PAGE_SIZE;
+	s->rec_size = MQ_HDR;
+	s->features = MQ_FEATURES;
 	return r;
 
 err:
@@ -382,6 +390,9 @@ int mq_ring_setup(struct file *qfile, struct mq_queue *q,
 	struct file *file;
 	int fd;
 
+	BUILD_BUG_ON(sizeof(struct mq_ring_setup) != MQ_RING_SETUP_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mq_ring_rec) != 32);
+	BUILD_BUG_ON(MQ_HDR % MQ_RING_ALIGN);
 	if (IS_ERR(r))
 		return PTR_ERR(r);
 	fd = get_unused_fd_flags(O_CLOEXEC);
@@ -475,20 +486,22 @@ static int mq_tx_parse(struct mq_ring *r, u32 tail, u32 max_msg,
 		}
 		if (avail < MQ_HDR)
 			goto framing;
-		/* Read once: only these two fields matter in TX. */
+		/* Read once: only these three fields matter in TX. */
 		src = (struct mq_ring_rec *)(b->data + pos);
 		rec.len = READ_ONCE(src->len);
 		rec.flags = READ_ONCE(src->flags);
+		rec.reserved = READ_ONCE(src->reserved);
 		if (rec.len > b->size)
 			goto framing;
 		rlen = mq_rec_bytes(rec.len);
 		if (rlen > to_end || rlen > avail)
 			goto framing;
-		if (rec.flags == MQ_RING_REC_PAD) {
+		if (rec.flags == MQ_RING_REC_PAD && !rec.reserved) {
 			h += rlen;
 			continue;
 		}
-		if (rec.flags || !rec.len || rec.len > max_msg) {
+		/* reserved: a meaning of a later ABI, not to be misread */
+		if (rec.flags || rec.reserved || !rec.len || rec.len > max_msg) {
 			nbad++;
 			h += rlen;
 			continue;
@@ -559,6 +572,7 @@ static void mq_rx_rec(struct mq_rbuf *b, u32 t, u32 len, u32 flags,
 	rec->flags = flags;
 	rec->offset = offset;
 	rec->tstamp_ns = tstamp;
+	rec->reserved = 0;	/* the consumer may have written anything */
 }
 
 static void mq_rx_skip(struct mq_rbuf *b, u32 t, u32 skip)
@@ -717,6 +731,7 @@ static int mq_tx_fast(struct mq_ring *r, u32 tail)
 		u32 pos = h & b->mask, to_end = b->size - pos, avail = tail - h;
 		struct mq_ring_rec *src = (struct mq_ring_rec *)(b->data + pos);
 		u32 len, flags, rlen;
+		u64 reserved;
 
 		if (to_end < MQ_HDR) {
 			if (avail < to_end)
@@ -728,16 +743,18 @@ static int mq_tx_fast(struct mq_ring *r, u32 tail)
 			break;
 		len = READ_ONCE(src->len);
 		flags = READ_ONCE(src->flags);
+		reserved = READ_ONCE(src->reserved);
 		if (len > b->size)
 			break;
 		rlen = mq_rec_bytes(len);
 		if (rlen > to_end || rlen > avail)
 			break;
-		if (flags == MQ_RING_REC_PAD) {
+		if (flags == MQ_RING_REC_PAD && !reserved) {
 			h += rlen;
 			continue;
 		}
-		if (flags || !len || len > max_msg)
+		/* Bad: the general path counts it. */
+		if (flags || reserved || !len || len > max_msg)
 			break;
 		skip = mq_rx_place(rb, t, len);
 		if (skip == U32_MAX)

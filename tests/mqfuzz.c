@@ -367,6 +367,10 @@ static void fuzz_ring(void)
 	rs->rx_size = sizes[below(6)];
 	if (below(10) == 0)
 		rs->flags = edge_value();
+	if (below(20) == 0)		/* out fields: must be zero */
+		rs->rec_size = rnd();
+	if (below(20) == 0)
+		rs->features = edge_value();
 	rfd = ioctl(fd, MQ_IOC_RING_SETUP, below(20) ? buf : bad_ptr);
 	if (rfd < 0)
 		return;

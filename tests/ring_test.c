@@ -24,7 +24,18 @@
 #include "mqtest.h"
 #include "kselftest_harness.h"
 
+/*
+ * The record header, as this test was built: the kernel reports it as
+ * setup's rec_size (setup_layout), so the raw accessors below lay
+ * records out and check them with it.
+ */
 #define HDR	((uint32_t)sizeof(struct mq_ring_rec))
+/* A payload whose record takes exactly 1 KiB. */
+#define LEN_1K	(1024 - HDR)
+
+_Static_assert(sizeof(struct mq_ring_rec) == 32, "the record header");
+_Static_assert(sizeof(struct mq_ring_setup) == MQ_RING_SETUP_SIZE_VER0,
+	       "MQ_RING_SETUP_SIZE_VER0");
 
 static uint32_t rec_bytes(uint32_t len)
 {
@@ -262,6 +273,7 @@ static uint32_t tx_put(struct rq *q, uint32_t at, uint32_t len, uint32_t flags,
 	h->flags = flags;
 	h->offset = 0x1122334455667788ULL;	/* ignored in TX */
 	h->tstamp_ns = ~0ULL;
+	h->reserved = 0;			/* must be zero */
 	if (len && (at & q->mask) + rec_bytes(len) <= q->size)
 		pfill(h + 1, seq, len);
 	return at + rec_bytes(len);
@@ -294,6 +306,11 @@ static int rx_next(struct rq *q, const struct mq_ring_rec **hp, char *why,
 			continue;
 		}
 		h = (const struct mq_ring_rec *)(q->data + off);
+		if (h->reserved) {
+			snprintf(why, wl, "record at %u: reserved %#llx", off,
+				 (unsigned long long)h->reserved);
+			return -1;
+		}
 		if (h->flags & MQ_RING_REC_PAD) {
 			if (h->flags != MQ_RING_REC_PAD || h->len != to_end - HDR ||
 			    tail - q->pos < to_end) {
@@ -498,12 +515,16 @@ TEST_F(ring, setup_flags_reserved_out_fields_and_size)
 	BAD_SETUP(flags, 1, EINVAL);
 	BAD_SETUP(flags, 1ULL << 63, EINVAL);
 	BAD_SETUP(reserved0, 1, EINVAL);
-	BAD_SETUP(reserved1, 1, EINVAL);
 	BAD_SETUP(tx.head, 64, EINVAL);		/* out fields must be zero */
 	BAD_SETUP(rx.size, 4096, EINVAL);
 	BAD_SETUP(rx.mmap_off, MQ_RING_OFF_RX, EINVAL);
 	BAD_SETUP(status_off, MQ_RING_OFF_STATUS, EINVAL);
 	BAD_SETUP(status_len, 4096, EINVAL);
+	BAD_SETUP(rec_size, HDR, EINVAL);
+	BAD_SETUP(rec_size, 1, EINVAL);
+	BAD_SETUP(rec_size, 0x80000000U, EINVAL);
+	BAD_SETUP(features, MQ_RING_FEAT_RX_TAIL, EINVAL);
+	BAD_SETUP(features, 1ULL << 63, EINVAL);
 	BAD_SETUP(size, MQ_RING_SETUP_SIZE_VER0 - 8, EINVAL);
 	BAD_SETUP(size, 0, EINVAL);
 	BAD_SETUP(size, 1 << 20, E2BIG);
@@ -632,7 +653,7 @@ TEST_F(ring, setup_layout)
 	EXPECT_EQ(MQ_RING_OFF_STATUS, s.status_off);
 	EXPECT_LE(sizeof(struct mq_ring_status), s.status_len);
 	EXPECT_EQ(0, s.reserved0);
-	EXPECT_EQ(0, s.reserved1);
+	EXPECT_EQ(HDR, s.rec_size);
 
 	r2 = setup_ring(fd, 4096, 0, &s2);
 	ASSERT_LE(0, r2);
@@ -1024,7 +1045,7 @@ TEST_F(ring, rx_fill_takes_what_fits)
 	ASSERT_LE(0, w);
 	ASSERT_EQ(0, mq_ring_open(&r, self->path, O_RDONLY, 0, 4096));
 	for (uint32_t i = 0; i < 10; i++) {
-		ASSERT_EQ(0, write_msg(w, i, 1000));	/* records of 1024 bytes */
+		ASSERT_EQ(0, write_msg(w, i, LEN_1K));	/* records of 1 KiB */
 	}
 	ASSERT_EQ(4, mq_ring_fill(&r));
 	ASSERT_EQ(0, mqt_info(w, &info));
@@ -1033,7 +1054,7 @@ TEST_F(ring, rx_fill_takes_what_fits)
 	for (int i = 0; i < 4; i++, next++) {
 		ASSERT_EQ(0, mq_ring_peek(&r, &m));
 		EXPECT_EQ(next, m.offset);
-		ASSERT_EQ(-1, pcheck(m.data, next, 1000));
+		ASSERT_EQ(-1, pcheck(m.data, next, LEN_1K));
 		if (i == 1)
 			keep = m;
 	}
@@ -1042,14 +1063,14 @@ TEST_F(ring, rx_fill_takes_what_fits)
 	for (int i = 0; i < 2; i++, next++) {
 		ASSERT_EQ(0, mq_ring_peek(&r, &m));
 		EXPECT_EQ(next, m.offset);
-		ASSERT_EQ(-1, pcheck(m.data, next, 1000));
+		ASSERT_EQ(-1, pcheck(m.data, next, LEN_1K));
 	}
 	mq_ring_release(&r, &m);
 	ASSERT_EQ(4, mq_ring_fill(&r));
 	for (int i = 0; i < 4; i++, next++) {
 		ASSERT_EQ(0, mq_ring_peek(&r, &m));
 		EXPECT_EQ(next, m.offset);
-		ASSERT_EQ(-1, pcheck(m.data, next, 1000));
+		ASSERT_EQ(-1, pcheck(m.data, next, LEN_1K));
 	}
 	EXPECT_EQ(4096 * 2 + 2048, load_acq(r.rx.tail));
 	ASSERT_EQ(0, mqt_info(w, &info));
@@ -1148,7 +1169,7 @@ TEST_F(ring, rx_message_larger_than_ring_is_emsgsize)
 	close(rd);
 }
 
-/* TX records up to size - 24 bytes, wrapping with pads: raw and through libmq. */
+/* TX records up to size - HDR bytes, wrapping with pads: raw and through libmq. */
 TEST_F(ring, tx_largest_records)
 {
 	struct mq_ring p;
@@ -1659,7 +1680,7 @@ TEST_F_TIMEOUT(ring, wraparound_many_laps, 60)
  */
 TEST_F(ring, fresh_rx_holds_only_records)
 {
-	static const uint32_t lens[] = { 1000, 1000, 1000, 984 };
+	static const uint32_t lens[] = { LEN_1K, LEN_1K, LEN_1K, 1008 - HDR };
 	const struct mq_ring_rec *h;
 	unsigned char buf[4096];
 	struct raw r;
@@ -1685,6 +1706,7 @@ TEST_F(ring, fresh_rx_holds_only_records)
 		ASSERT_EQ(len, h->len);
 		ASSERT_EQ(0, h->flags);
 		ASSERT_EQ(len - 1, h->offset);
+		ASSERT_EQ(0, h->reserved);
 		for (uint32_t i = 0; i < len; i++) {
 			ASSERT_EQ(0xa5, ((const unsigned char *)(h + 1))[i]);
 		}
@@ -1742,14 +1764,15 @@ TEST_F(ring, fresh_rx_holds_only_records)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, raw_init(&r, fd, 0, 8192));
 	for (int i = 0; i < 5; i++) {
-		ASSERT_EQ(1000, write(w, buf, 1000));
+		ASSERT_EQ(LEN_1K, write(w, buf, LEN_1K));
 	}
 	ASSERT_EQ(5, getmsgs(r.fd));
 	while (rx_next(&r.rx, &h, why, sizeof(why)) == 1)
 		;
 	ASSERT_EQ(5120, r.rx.pos);
 	store_rel(r.rx.head, r.rx.pos);
-	ASSERT_EQ(3500, write(w, buf, 3500));	/* 3528 > the 3072 left */
+	/* rec_bytes(3500) > the 3072 left */
+	ASSERT_EQ(3500, write(w, buf, 3500));
 	ASSERT_EQ(1, getmsgs(r.fd));
 	ASSERT_EQ(1, rx_next(&r.rx, &h, why, sizeof(why))) TH_LOG("%s", why);
 	EXPECT_EQ(3500, h->len);
@@ -1878,8 +1901,9 @@ TEST_F(ring, tx_invalid_records_skipped_and_counted)
 
 TEST_F(ring, tx_bad_tail_takes_nothing)
 {
-	static const uint32_t tails[] = { 33, 4, 36, 4096 + 8, 8192, 0xfffffff8U,
-					  0x80000000U };
+	const uint32_t one = rec_bytes(8);	/* the one record's end */
+	const uint32_t tails[] = { one + 1, 4, one + 4, 4096 + 8, 8192,
+				   0xfffffff8U, 0x80000000U };
 	struct mq_info info;
 	struct raw r;
 	int fd;
@@ -1888,7 +1912,7 @@ TEST_F(ring, tx_bad_tail_takes_nothing)
 	fd = mqt_open(self->name, O_WRONLY);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, raw_init(&r, fd, 4096, 0));
-	ASSERT_EQ(32, tx_put(&r.tx, 0, 8, 0, 0));
+	ASSERT_EQ(one, tx_put(&r.tx, 0, 8, 0, 0));
 	for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
 		store_rel(r.tx.tail, tails[i]);
 		EXPECT_EQ(-EINVAL, submit(r.fd, NULL)) TH_LOG("tail %#x", tails[i]);
@@ -1897,9 +1921,9 @@ TEST_F(ring, tx_bad_tail_takes_nothing)
 	}
 	ASSERT_EQ(0, mqt_info(fd, &info));
 	EXPECT_EQ(0, info.depth_msgs);
-	store_rel(r.tx.tail, 32);
+	store_rel(r.tx.tail, one);
 	EXPECT_EQ(1, submit(r.fd, NULL));
-	EXPECT_EQ(32, load_acq(r.tx.head));
+	EXPECT_EQ(one, load_acq(r.tx.head));
 	EXPECT_EQ(1, r.st->tx_msgs);
 	raw_fini(&r);
 	close(fd);
@@ -1907,6 +1931,7 @@ TEST_F(ring, tx_bad_tail_takes_nothing)
 
 TEST_F(ring, tx_record_beyond_tail_ends_batch)
 {
+	const uint32_t one = rec_bytes(8);	/* a record of 8 bytes */
 	struct raw r;
 	uint32_t bad;
 	int fd, rd;
@@ -1917,19 +1942,19 @@ TEST_F(ring, tx_record_beyond_tail_ends_batch)
 	ASSERT_LE(0, fd);
 	ASSERT_LE(0, rd);
 	ASSERT_EQ(0, raw_init(&r, fd, 4096, 0));
-	ASSERT_EQ(32, tx_put(&r.tx, 0, 8, 0, 0));
-	tx_put(&r.tx, 32, 1000, 0, 1);		/* claims 1024 bytes */
-	tx_put(&r.tx, 64, 8, 0, 2);		/* inside it: not a record */
-	store_rel(r.tx.tail, 96);		/* only 64 bytes after A */
+	ASSERT_EQ(one, tx_put(&r.tx, 0, 8, 0, 0));	/* A */
+	tx_put(&r.tx, one, LEN_1K, 0, 1);		/* claims 1 KiB */
+	tx_put(&r.tx, 2 * one, 8, 0, 2);	/* inside it: not a record */
+	store_rel(r.tx.tail, 3 * one);		/* only 2 * one after A */
 	EXPECT_EQ(1, submit(r.fd, &bad));
 	EXPECT_LE(1, bad);
 	EXPECT_LE(1, r.st->tx_bad);
-	EXPECT_EQ(96, load_acq(r.tx.head));	/* the rest was dropped */
-	ASSERT_EQ(128, tx_put(&r.tx, 96, 8, 0, 3));
-	store_rel(r.tx.tail, 128);
+	EXPECT_EQ(3 * one, load_acq(r.tx.head));	/* the rest was dropped */
+	ASSERT_EQ(4 * one, tx_put(&r.tx, 3 * one, 8, 0, 3));
+	store_rel(r.tx.tail, 4 * one);
 	EXPECT_EQ(1, submit(r.fd, &bad));
 	EXPECT_EQ(0, bad);
-	EXPECT_EQ(128, load_acq(r.tx.head));
+	EXPECT_EQ(4 * one, load_acq(r.tx.head));
 	EXPECT_EQ(2, r.st->tx_msgs);
 	EXPECT_EQ(0, read_msg(rd, 0, 8));
 	EXPECT_EQ(0, read_msg(rd, 3, 8));
@@ -1999,7 +2024,7 @@ TEST_F(ring, rx_bad_heads_ignored_and_counted)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, raw_init(&r, fd, 0, 4096));
 	for (uint32_t i = 0; i < 8; i++) {
-		ASSERT_EQ(0, write_msg(w, i, 1000));
+		ASSERT_EQ(0, write_msg(w, i, LEN_1K));	/* records of 1 KiB */
 	}
 	ASSERT_EQ(4, getmsgs(r.fd));
 	ASSERT_EQ(4096, load_acq(r.rx.tail));
@@ -2023,7 +2048,7 @@ TEST_F(ring, rx_bad_heads_ignored_and_counted)
 	EXPECT_EQ(0, memcmp(snap + 1024, r.rx.data + 1024, 3072));
 	h = (const struct mq_ring_rec *)r.rx.data;
 	EXPECT_EQ(4, h->offset);
-	EXPECT_EQ(-1, pcheck(h + 1, 4, 1000));
+	EXPECT_EQ(-1, pcheck(h + 1, 4, LEN_1K));
 	memcpy(snap, r.rx.data, 4096);
 
 	bad = r.st->rx_bad;
@@ -2038,7 +2063,7 @@ TEST_F(ring, rx_bad_heads_ignored_and_counted)
 	for (uint32_t i = 5; i < 8; i++) {
 		ASSERT_EQ(1, rx_next(&r.rx, &h, why, sizeof(why))) TH_LOG("%s", why);
 		EXPECT_EQ(i, h->offset);
-		EXPECT_EQ(-1, pcheck(h + 1, i, 1000));
+		EXPECT_EQ(-1, pcheck(h + 1, i, LEN_1K));
 	}
 	EXPECT_EQ(8, r.st->rx_msgs);
 	raw_fini(&r);
@@ -2420,8 +2445,8 @@ TEST_F(ring, poll_out_follows_tx_ring_and_queue)
 	/* Queue full, but the TX ring has room for a maximal message. */
 	ASSERT_EQ(1, poll(&p, 1, 0));
 	EXPECT_EQ(POLLOUT, p.revents);
-	for (void *m; (m = mq_ring_reserve(&r, 1000)); n++)
-		pfill(m, 10 + n, 1000);
+	for (void *m; (m = mq_ring_reserve(&r, LEN_1K)); n++)
+		pfill(m, 10 + n, LEN_1K);	/* 4 records of 1 KiB fill it */
 	EXPECT_EQ(4, n);
 	EXPECT_EQ(0, mq_ring_submit(&r));
 	/* Both full: no room anywhere. */
@@ -3227,6 +3252,7 @@ static void hostile_child(const char *path, uint32_t seed, int iters, int out,
 			h->len = y % 4 ? y % 1200 : xs32(&x);
 			h->flags = fl[xs32(&x) % 8];
 			h->offset = ((uint64_t)xs32(&x) << 32) | xs32(&x);
+			h->reserved = xs32(&x) % 4 ? 0 : (uint64_t)xs32(&x) << (y % 33);
 			break;
 		}
 		case 5:
@@ -3257,6 +3283,7 @@ static void hostile_child(const char *path, uint32_t seed, int iters, int out,
 
 						h->len = r.tx.size - off - HDR;
 						h->flags = MQ_RING_REC_PAD;
+						h->reserved = 0;
 					}
 					at += r.tx.size - off;
 					break;
@@ -3264,6 +3291,7 @@ static void hostile_child(const char *path, uint32_t seed, int iters, int out,
 				memset(r.tx.data + off + HDR, 'H', len);
 				((struct mq_ring_rec *)(r.tx.data + off))->len = len;
 				((struct mq_ring_rec *)(r.tx.data + off))->flags = 0;
+				((struct mq_ring_rec *)(r.tx.data + off))->reserved = 0;
 				at += rec_bytes(len);
 			}
 			store_rel(r.tx.tail, at);

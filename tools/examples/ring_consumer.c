@@ -132,7 +132,8 @@ int main(int argc, char **argv)
 	if (err < 0) {
 		fprintf(stderr, "%s: %s: ring setup: %s%s\n", prog, path,
 			strerror(-err),
-			err == -ENOTTY ? " (mq.ko without rings?)" : "");
+			err == -ENOTTY ? " (mq.ko without rings?)" :
+			err == -EPROTO ? " (mq.ko with an older ring ABI)" : "");
 		return 1;
 	}
 

@@ -107,7 +107,10 @@ static int ring_probe(const struct mech_ctx *ctx)
 	if (ret) {
 		errmsg("mq-ring: setting up rings on %s: %s%s", path,
 		       strerror(-ret),
-		       ret == -ENOTTY ? " (this mq module has no rings)" : "");
+		       ret == -ENOTTY ? " (this mq module has no rings)" :
+		       ret == -EPROTO ?
+		       " (this mq module's ring records are older than libmq's)" :
+		       "");
 		return ret;
 	}
 	mq_ring_close(&r);

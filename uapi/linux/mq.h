@@ -96,40 +96,53 @@
  * the record does not, the producer writes a pad record (flags
  * MQ_RING_REC_PAD, len the bytes after its header up to the end) and
  * goes on at the start. (The kernel takes a TX pad of any length that
- * fits, as a record to step over.) A record's len is at most size - 24.
+ * fits, as a record to step over.) A record's len is at most size - 32.
  *
- * TX: each record is one message (flags 0, offset and tstamp_ns
- * ignored). MQ_RING_ENTER with MQ_RING_ENTER_SUBMIT takes the records
- * between the kernel's head and the published tail into the queue, in
- * order, with the same limits, permissions (checked at setup) and
- * accounting as write(2), and stores the new head. It does not wait for
- * a sync queue's commit: the status page tells when the messages are on
- * stable storage, and MQ_RING_ENTER_DURABLE waits for it, once for the
- * whole batch. The kernel reads every record header once and trusts
- * nothing in the ring: a record with unknown flags, len 0 or len above
- * the queue's max message size is skipped and counted (tx_bad); a record
- * that does not fit between its start and the tail ends the batch: the
- * rest up to the tail is dropped and counted as one bad record. A tail
- * more than size ahead of the kernel's head, or not aligned, fails the
- * call with EINVAL, counted in tx_bad, and takes nothing. A full queue
- * stops the batch (the rest stays in the ring) unless MQ_RING_ENTER_WAIT
- * is set.
+ * The record header can grow. MQ_IOC_RING_SETUP reports its size, the
+ * same in both rings, in rec_size: sizeof(struct mq_ring_rec) (32)
+ * today; a later kernel may report more, with new fields after these.
+ * A program uses rec_size wherever this comment says
+ * sizeof(struct mq_ring_rec) or 32 (where a payload starts, how far a
+ * record reaches, when a gap at the end is too short for a header, a
+ * pad's len), zeroes the header bytes it does not know in the records
+ * it writes, and refuses a rec_size smaller than the sizeof it was
+ * built with. The field reserved is zero in RX and must be zero in TX:
+ * a TX record (a pad too) with reserved not zero is skipped and counted
+ * in tx_bad like one with unknown flags, so that a later kernel can
+ * give it a meaning for new producers without misreading old ones.
+ * features tells what the kernel supports (MQ_RING_FEAT_*).
+ *
+ * TX: each record is one message (flags 0, reserved 0, offset and
+ * tstamp_ns ignored). MQ_RING_ENTER with MQ_RING_ENTER_SUBMIT takes the
+ * records between the kernel's head and the published tail into the
+ * queue, in order, with the same limits, permissions (checked at setup)
+ * and accounting as write(2), and stores the new head. It does not wait
+ * for a sync queue's commit: the status page tells when the messages are
+ * on stable storage, and MQ_RING_ENTER_DURABLE waits for it, once for
+ * the whole batch. The kernel reads every record header once and trusts
+ * nothing in the ring: a record with unknown flags, reserved not zero,
+ * len 0 or len above the queue's max message size is skipped and counted
+ * (tx_bad); a record that does not fit between its start and the tail
+ * ends the batch: the rest up to the tail is dropped and counted as one
+ * bad record. A tail more than size ahead of the kernel's head, or not
+ * aligned, fails the call with EINVAL, counted in tx_bad, and takes
+ * nothing. A full queue stops the batch (the rest stays in the ring)
+ * unless MQ_RING_ENTER_WAIT is set.
  *
  * RX: the kernel writes messages of the queue as records (len, offset,
- * tstamp_ns, flags MQ_MSG_REDELIVERED) and publishes the tail; each
- * message goes to exactly one reader, ring or read(2). A message is
- * removed from the queue once it is in the ring (durable queues log the
- * position as for read(2)). The process reads records in place and
- * releases them by storing head. A head that is not between the kernel's
- * last accepted head and its tail, or not aligned, is ignored and
- * counted (rx_bad). The kernel fills an RX ring on MQ_RING_ENTER with
- * MQ_RING_ENTER_GETMSGS; and while a memory queue holds nothing and no
- * read(2) sleeps on it, writers with TX rings move their messages
- * straight into the RX rings of the queue, each batch to the ring with
- * the most free space: that is the load balancing between ring
- * consumers. A message larger than the RX
- * ring can hold fails MQ_RING_ENTER_GETMSGS with EMSGSIZE and stays
- * queued.
+ * tstamp_ns, flags MQ_MSG_REDELIVERED, reserved 0) and publishes the
+ * tail; each message goes to exactly one reader, ring or read(2). A
+ * message is removed from the queue once it is in the ring (durable
+ * queues log the position as for read(2)). The process reads records in
+ * place and releases them by storing head. A head that is not between
+ * the kernel's last accepted head and its tail, or not aligned, is
+ * ignored and counted (rx_bad). The kernel fills an RX ring on
+ * MQ_RING_ENTER with MQ_RING_ENTER_GETMSGS; and while a memory queue
+ * holds nothing and no read(2) sleeps on it, writers with TX rings move
+ * their messages straight into the RX rings of the queue, each batch to
+ * the ring with the most free space: that is the load balancing between
+ * ring consumers. A message larger than the RX ring can hold fails
+ * MQ_RING_ENTER_GETMSGS with EMSGSIZE and stays queued.
  *
  * Status: tx_msgs counts the messages taken from this fd's TX ring into
  * the queue, tx_durable those of them on stable storage (durable queues;
@@ -485,7 +498,12 @@ struct mq_ring_offsets {
  * @rx: out: the RX ring's layout (zero without one)
  * @status_off: out: the mmap(2) offset of the status page
  * @status_len: out: bytes to map there
- * @reserved1: must be zero
+ * @rec_size: out: bytes of a record header in both rings, the payload's
+ *	offset in a record (sizeof(struct mq_ring_rec), 32, today; see
+ *	"Rings" above)
+ * @features: out: MQ_RING_FEAT_* this kernel supports
+ *
+ * Every out field must be zero on input.
  *
  * Return: the ring fd. Errors: EINVAL (bad sizes, both 0, flags, out
  * fields not zero), EBADF (a ring the fd's open mode does not allow),
@@ -501,10 +519,16 @@ struct mq_ring_setup {
 	struct mq_ring_offsets rx;
 	__u64 status_off;
 	__u32 status_len;
-	__u32 reserved1;
+	__u32 rec_size;
+	__u64 features;
 };
 
-#define MQ_RING_SETUP_SIZE_VER0	104
+#define MQ_RING_SETUP_SIZE_VER0	112
+
+/* mq_ring_setup.features: what the kernel does. */
+#define MQ_RING_FEAT_RX_TAIL	0x1ULL	/* MQ_RING_ENTER_RX_TAIL */
+#define MQ_RING_FEAT_DURABLE	0x2ULL	/* MQ_RING_ENTER_DURABLE, tx_durable */
+#define MQ_RING_FEAT_DIRECT	0x4ULL	/* TX batches straight into RX rings */
 
 #define MQ_RING_SIZE_MIN	4096U
 #define MQ_RING_SIZE_MAX	(64U << 20)
@@ -520,12 +544,17 @@ struct mq_ring_setup {
  * @flags: MQ_RING_REC_PAD; in RX also MQ_MSG_REDELIVERED
  * @offset: RX: the message's offset in the queue (TX: ignored)
  * @tstamp_ns: RX: when it was written, CLOCK_REALTIME (TX: ignored)
+ * @reserved: RX: zero; TX: must be zero (else the record is bad)
+ *
+ * The header is mq_ring_setup.rec_size bytes: more than this in a later
+ * kernel, never less.
  */
 struct mq_ring_rec {
 	__u32 len;
 	__u32 flags;
 	__u64 offset;
 	__u64 tstamp_ns;
+	__u64 reserved;
 };
 
 #define MQ_RING_REC_PAD		0x80000000U

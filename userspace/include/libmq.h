@@ -46,6 +46,7 @@ struct mq_ring_q {
 	uint32_t local;			/* our side's unpublished index */
 	uint32_t cached;		/* the other side's last seen index */
 	uint32_t last;			/* RX: after the last message peeked */
+	uint32_t rec_size;		/* the kernel's record header size */
 };
 
 struct mq_ring {
@@ -71,7 +72,8 @@ struct mq_ring_msg {
  * Set rings up for the queue of an open fd (which stays the caller's:
  * the ring fd keeps the queue open by itself); sizes 0 (none) or powers
  * of two from MQ_RING_SIZE_MIN to MQ_RING_SIZE_MAX. A TX ring needs fd
- * open for writing, an RX ring for reading.
+ * open for writing, an RX ring for reading. -EPROTO: the kernel's ring
+ * records (setup's rec_size) are not laid out as this library knows.
  */
 int mq_ring_init(struct mq_ring *r, int fd, uint32_t tx_size, uint32_t rx_size);
 /*
@@ -87,7 +89,8 @@ void mq_ring_close(struct mq_ring *r);
  * Producer. mq_ring_reserve() returns room for one message of len bytes
  * in TX, to be filled before the next mq_ring_submit(). NULL means no
  * room now (submit, or wait for POLLOUT) or never: len 0, larger than
- * the ring can hold (size - 24), or no TX ring; a len above the queue's
+ * the ring can hold (size - 32, or size - rec_size, the kernel's record
+ * header, kept in tx.rec_size), or no TX ring; a len above the queue's
  * max-msg (MQ_IOC_INFO on the queue fd) is skipped by the kernel and
  * counted in status->tx_bad. mq_ring_submit() publishes everything
  * reserved and asks the kernel to take it: the return is the number of

@@ -12,11 +12,16 @@
 
 #include "libmq.h"
 
+/*
+ * The header this library knows. The kernel's may be longer (setup's
+ * rec_size, in q->rec_size): records are laid out and stepped over with
+ * that one, and the bytes of it past these fields are zero in ours.
+ */
 #define HDR	((uint32_t)sizeof(struct mq_ring_rec))
 
-static uint32_t rec_bytes(uint32_t len)
+static uint32_t rec_bytes(const struct mq_ring_q *q, uint32_t len)
 {
-	return (HDR + len + MQ_RING_ALIGN - 1) & ~(MQ_RING_ALIGN - 1);
+	return (q->rec_size + len + MQ_RING_ALIGN - 1) & ~(MQ_RING_ALIGN - 1);
 }
 
 static uint32_t load_acquire(const uint32_t *p)
@@ -29,7 +34,8 @@ static void store_release(uint32_t *p, uint32_t v)
 	__atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
 
-static int map_ring(struct mq_ring_q *q, int fd, const struct mq_ring_offsets *o)
+static int map_ring(struct mq_ring_q *q, int fd, const struct mq_ring_offsets *o,
+		    uint32_t rec_size)
 {
 	void *p;
 
@@ -46,6 +52,7 @@ static int map_ring(struct mq_ring_q *q, int fd, const struct mq_ring_offsets *o
 	q->data = (unsigned char *)p + o->data;
 	q->size = o->size;
 	q->mask = o->size - 1;
+	q->rec_size = rec_size;
 	return 0;
 }
 
@@ -75,9 +82,17 @@ int mq_ring_init(struct mq_ring *r, int fd, uint32_t tx_size, uint32_t rx_size)
 	}
 	r->status = st;
 	r->status_len = s.status_len;
-	err = map_ring(&r->tx, rfd, &s.tx);
+	/*
+	 * A kernel's record header may be longer than ours (new fields at
+	 * its end), never shorter; and it keeps payloads aligned.
+	 */
+	if (s.rec_size < HDR || s.rec_size % MQ_RING_ALIGN) {
+		mq_ring_close(r);
+		return -EPROTO;
+	}
+	err = map_ring(&r->tx, rfd, &s.tx, s.rec_size);
 	if (!err)
-		err = map_ring(&r->rx, rfd, &s.rx);
+		err = map_ring(&r->rx, rfd, &s.rx, s.rec_size);
 	if (err) {
 		mq_ring_close(r);
 		return err;
@@ -143,11 +158,12 @@ int mq_ring_enter(struct mq_ring *r, uint64_t flags, struct mq_ring_enter *e)
 void *mq_ring_reserve(struct mq_ring *r, uint32_t len)
 {
 	struct mq_ring_q *q = &r->tx;
-	uint32_t need = rec_bytes(len), pos, to_end, skip = 0;
+	uint32_t hdr = q->rec_size, need, pos, to_end, skip = 0;
 	struct mq_ring_rec *h;
 
-	if (!q->region || !len || len > q->size - HDR)
+	if (!q->region || !len || len > q->size - hdr)
 		return NULL;
+	need = rec_bytes(q, len);
 	pos = q->local & q->mask;
 	to_end = q->size - pos;
 	if (to_end < need)
@@ -159,11 +175,11 @@ void *mq_ring_reserve(struct mq_ring *r, uint32_t len)
 		 * Pad to the start now, even if the record does not fit
 		 * yet: once the kernel has taken the pad, it will.
 		 */
-		if (skip >= HDR) {
+		if (skip >= hdr) {
 			h = (struct mq_ring_rec *)(q->data + pos);
-			memset(h, 0, sizeof(*h));
+			memset(h, 0, hdr);	/* reserved and all after it */
 			h->flags = MQ_RING_REC_PAD;
-			h->len = skip - HDR;
+			h->len = skip - hdr;
 		}
 		q->local += skip;
 		pos = 0;
@@ -172,10 +188,10 @@ void *mq_ring_reserve(struct mq_ring *r, uint32_t len)
 	if (skip || q->local + need - q->cached > q->size)
 		return NULL;
 	h = (struct mq_ring_rec *)(q->data + pos);
-	memset(h, 0, sizeof(*h));
+	memset(h, 0, hdr);		/* reserved and all after it */
 	h->len = len;
 	q->local += need;
-	return h + 1;
+	return (unsigned char *)h + hdr;
 }
 
 static int submit(struct mq_ring *r, uint64_t flags)
@@ -239,7 +255,7 @@ int mq_ring_peek(struct mq_ring *r, struct mq_ring_msg *m)
 {
 	struct mq_ring_q *q = &r->rx;
 	const struct mq_ring_rec *h;
-	uint32_t pos, to_end;
+	uint32_t hdr = q->rec_size, pos, to_end;
 
 	if (!q->region)
 		return -EINVAL;
@@ -252,16 +268,16 @@ int mq_ring_peek(struct mq_ring *r, struct mq_ring_msg *m)
 		pos = q->local & q->mask;
 		to_end = q->size - pos;
 		h = (const struct mq_ring_rec *)(q->data + pos);
-		if (to_end < HDR || (h->flags & MQ_RING_REC_PAD)) {
-			skip_gap(q, to_end < HDR ? to_end : rec_bytes(h->len));
+		if (to_end < hdr || (h->flags & MQ_RING_REC_PAD)) {
+			skip_gap(q, to_end < hdr ? to_end : rec_bytes(q, h->len));
 			continue;
 		}
-		m->data = h + 1;
+		m->data = (const unsigned char *)h + hdr;
 		m->len = h->len;
 		m->flags = h->flags;
 		m->offset = h->offset;
 		m->tstamp_ns = h->tstamp_ns;
-		m->next = q->local + rec_bytes(h->len);
+		m->next = q->local + rec_bytes(q, h->len);
 		/* Seen: the next peek starts after it, release gives it back. */
 		q->local = m->next;
 		q->last = m->next;
