@@ -16,7 +16,9 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -25,9 +27,9 @@
 #include "kselftest_harness.h"
 
 /*
- * The record header, as this test was built: the kernel reports it as
- * setup's rec_size (setup_layout), so the raw accessors below lay
- * records out and check them with it.
+ * The record header, as this test was built: the kernel must report it
+ * as setup's rec_size (ring_setup_reports_rec_size_and_features), so
+ * the raw accessors below lay records out and check them with it.
  */
 #define HDR	((uint32_t)sizeof(struct mq_ring_rec))
 /* A payload whose record takes exactly 1 KiB. */
@@ -40,6 +42,29 @@ _Static_assert(sizeof(struct mq_ring_setup) == MQ_RING_SETUP_SIZE_VER0,
 static uint32_t rec_bytes(uint32_t len)
 {
 	return (HDR + len + MQ_RING_ALIGN - 1) & ~(MQ_RING_ALIGN - 1);
+}
+
+/*
+ * ioctl(2) for everything in this program, libmq included (linked in
+ * statically): a plain system call, except that a test may make
+ * MQ_IOC_RING_SETUP report another record header size, as a later
+ * kernel would, to see what libmq does with it.
+ */
+static uint32_t fake_rec_size;
+
+int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+	long rc;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	rc = syscall(SYS_ioctl, fd, req, arg);
+	if (rc >= 0 && req == MQ_IOC_RING_SETUP && fake_rec_size)
+		((struct mq_ring_setup *)arg)->rec_size = fake_rec_size;
+	return (int)rc;
 }
 
 static uint32_t hash32(uint32_t x)
@@ -666,6 +691,58 @@ TEST_F(ring, setup_layout)
 	close(r1);
 	close(r2);
 	close(r3);
+	close(fd);
+}
+
+/*
+ * The reply says what the kernel uses: the record header it reads and
+ * writes (what this test was built with), and what it supports, for
+ * every combination of rings.
+ */
+TEST_F(ring, setup_reports_rec_size_and_features)
+{
+	static const struct { uint32_t tx, rx; } sizes[] = {
+		{ 4096, 4096 }, { 8192, 0 }, { 0, 16384 },
+	};
+	const uint64_t all = MQ_RING_FEAT_RX_TAIL | MQ_RING_FEAT_DURABLE |
+			     MQ_RING_FEAT_DIRECT;
+	struct {
+		struct mq_ring_setup s;
+		uint64_t newer[2];
+	} big;
+	struct mq_ring_setup s;
+	struct mq_ring r;
+	int fd, rfd;
+
+	MKQ(4096, 0, 0);
+	fd = mqt_open(self->name, O_RDWR);
+	ASSERT_LE(0, fd);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		rfd = setup_ring(fd, sizes[i].tx, sizes[i].rx, &s);
+		ASSERT_LE(0, rfd);
+		EXPECT_EQ(MQ_RING_SETUP_SIZE_VER0, s.size);
+		EXPECT_EQ(sizeof(struct mq_ring_rec), s.rec_size);
+		EXPECT_EQ(0, s.rec_size % MQ_RING_ALIGN);
+		EXPECT_EQ(all, s.features) TH_LOG("features %#llx",
+						  (unsigned long long)s.features);
+		close(rfd);
+	}
+	/* A newer program's larger struct gets the same, its tail zero. */
+	memset(&big, 0, sizeof(big));
+	big.s.size = sizeof(big);
+	big.s.rx_size = 4096;
+	rfd = ioctl(fd, MQ_IOC_RING_SETUP, &big);
+	ASSERT_LE(0, rfd);
+	EXPECT_EQ(MQ_RING_SETUP_SIZE_VER0, big.s.size);
+	EXPECT_EQ(HDR, big.s.rec_size);
+	EXPECT_EQ(all, big.s.features);
+	EXPECT_EQ(0, big.newer[0] | big.newer[1]);
+	close(rfd);
+	/* libmq keeps it. */
+	ASSERT_EQ(0, mq_ring_init(&r, fd, 4096, 4096));
+	EXPECT_EQ(HDR, r.tx.rec_size);
+	EXPECT_EQ(HDR, r.rx.rec_size);
+	mq_ring_close(&r);
 	close(fd);
 }
 
@@ -1897,6 +1974,248 @@ TEST_F(ring, tx_invalid_records_skipped_and_counted)
 	raw_fini(&r);
 	close(fd);
 	close(rd);
+}
+
+/*
+ * The reserved field of a TX record is for a later ABI: a record (a pad
+ * too) with it set is skipped and counted as bad, never taken as a
+ * message, on the general path and on the direct one to an RX ring.
+ */
+TEST_F(ring, tx_reserved_field_makes_a_record_bad)
+{
+	static const uint64_t junk[] = { 1, 1ULL << 32, 1ULL << 63, ~0ULL };
+	const struct mq_ring_rec *h;
+	struct mq_ring_rec *pad;
+	struct raw r, c;
+	char why[160];
+	uint32_t at = 0, bad;
+	int fd, rd, cfd;
+
+	MKQ(4096, 0, 0);
+	fd = mqt_open(self->name, O_WRONLY);
+	rd = mqt_open(self->name, O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, rd);
+	ASSERT_EQ(0, raw_init(&r, fd, 4096, 0));
+	/* No RX ring: the general path. */
+	at = tx_put(&r.tx, at, 10, 0, 0);
+	for (int i = 0; i < 4; i++) {
+		struct mq_ring_rec *b = (void *)(r.tx.data + at);
+
+		at = tx_put(&r.tx, at, 10, 0, 100 + i);
+		b->reserved = junk[i];
+	}
+	pad = (void *)(r.tx.data + at);
+	at = tx_put(&r.tx, at, 16, MQ_RING_REC_PAD, 0);	/* a pad, reserved set */
+	pad->reserved = 2;
+	at = tx_put(&r.tx, at, 20, 0, 1);
+	store_rel(r.tx.tail, at);
+	EXPECT_EQ(2, submit(r.fd, &bad));
+	EXPECT_EQ(5, bad);
+	EXPECT_EQ(2, r.st->tx_msgs);
+	EXPECT_EQ(5, r.st->tx_bad);
+	EXPECT_EQ(at, load_acq(r.tx.head));
+	EXPECT_EQ(0, read_msg(rd, 0, 10));
+	EXPECT_EQ(0, read_msg(rd, 1, 20));
+	EXPECT_EQ(-EAGAIN, read_msg(rd, 0, 1));
+
+	/* With an RX ring: the direct path stops at it, it is still bad. */
+	cfd = mqt_open(self->name, O_RDONLY);
+	ASSERT_LE(0, cfd);
+	ASSERT_EQ(0, raw_init(&c, cfd, 0, 4096));
+	at = tx_put(&r.tx, at, 30, 0, 2);
+	pad = (void *)(r.tx.data + (at & r.tx.mask));	/* not a pad: bad */
+	at = tx_put(&r.tx, at, 30, 0, 200);
+	pad->reserved = 1ULL << 40;
+	at = tx_put(&r.tx, at, 40, 0, 3);
+	store_rel(r.tx.tail, at);
+	EXPECT_EQ(2, submit(r.fd, &bad));
+	EXPECT_EQ(1, bad);
+	EXPECT_EQ(6, r.st->tx_bad);
+	EXPECT_EQ(4, r.st->tx_msgs);
+	EXPECT_EQ(2, r.st->tx_direct);
+	ASSERT_LE(0, getmsgs(c.fd));
+	for (uint32_t i = 2; i < 4; i++) {
+		ASSERT_EQ(1, rx_next(&c.rx, &h, why, sizeof(why))) TH_LOG("%s", why);
+		EXPECT_EQ(i, h->offset);
+		EXPECT_EQ(i == 2 ? 30 : 40, h->len);
+		EXPECT_EQ(0, h->reserved);
+		EXPECT_EQ(-1, pcheck(h + 1, i, h->len));
+	}
+	EXPECT_EQ(0, rx_next(&c.rx, &h, why, sizeof(why)));
+	raw_fini(&c);
+	raw_fini(&r);
+	close(cfd);
+	close(fd);
+	close(rd);
+}
+
+/* Junk over what the consumer has seen, pads included, then release it. */
+static void scribble_seen(struct rq *q)
+{
+	for (uint32_t i = load_acq(q->head); i != q->pos; i++)
+		q->data[i & q->mask] = 0xff;
+	store_rel(q->head, q->pos);
+}
+
+/*
+ * RX records carry reserved zero, even where the consumer wrote junk
+ * over its ring: on both ways in (filled from the queue, handed over
+ * from a TX ring), and in the kernel's pad records.
+ */
+TEST_F(ring, rx_records_have_reserved_zero)
+{
+	const struct mq_ring_rec *h;
+	struct mq_ring p;
+	struct raw r;
+	char why[160];
+	uint32_t seq = 0, got = 0, pads = 0;
+	int w, fd, rc = 0;
+
+	MKQ(4096, 0, 0);
+	w = mqt_open(self->name, O_WRONLY);
+	fd = mqt_open(self->name, O_RDONLY);
+	ASSERT_LE(0, w);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, raw_init(&r, fd, 0, 4096));
+	ASSERT_EQ(0, mq_ring_open(&p, self->path, O_WRONLY, 8192, 0));
+	memset(r.rx.data, 0xff, r.rx.size);
+	for (int lap = 0; lap < 8; lap++) {
+		uint32_t len = 100 + lap * 450;
+
+		if (lap % 2) {
+			ASSERT_EQ(0, write_msg(w, seq, len));
+		} else {
+			/* (Straight into the ring, or queued on the way.) */
+			ASSERT_EQ(0, reserve_fill(&p, seq, len));
+			ASSERT_EQ(1, mq_ring_submit(&p));
+		}
+		ASSERT_LE(0, getmsgs(r.fd));
+		seq++;
+		/* A large one may come only once the pad before it is released. */
+		for (int tries = 0; tries < 3; tries++) {
+			rc = rx_next(&r.rx, &h, why, sizeof(why));
+			if (rc)
+				break;
+			scribble_seen(&r.rx);
+			ASSERT_LE(0, getmsgs(r.fd));
+		}
+		ASSERT_EQ(1, rc) TH_LOG("lap %d: %s", lap, rc ? why : "no record");
+		EXPECT_EQ(got, h->offset);
+		EXPECT_EQ(len, h->len);
+		EXPECT_EQ(0, h->reserved) TH_LOG("record %u", got);
+		EXPECT_EQ(-1, pcheck(h + 1, got, len));
+		got++;
+		scribble_seen(&r.rx);
+		pads = r.rx.pads;
+	}
+	EXPECT_EQ(seq, got);
+	EXPECT_LT(0, pads);		/* it wrapped, with pad records */
+	EXPECT_LT(0, p.status->tx_direct);
+	EXPECT_EQ(0, r.st->rx_bad);
+	mq_ring_close(&p);
+	raw_fini(&r);
+	close(fd);
+	close(w);
+}
+
+/*
+ * libmq with a kernel whose record header differs from its own (the
+ * setup reply faked): shorter, or not aligned, is -EPROTO and leaves no
+ * fd behind; longer is used for every record, TX and RX.
+ */
+TEST_F(ring, libmq_follows_the_kernels_rec_size)
+{
+	const uint32_t big = HDR + 16, gap = HDR + 8;	/* gap: < big */
+	const uint32_t la = 4096 - gap - big;		/* A ends at 4096 - gap */
+	struct mq_ring_rec *h;
+	struct mq_ring_msg m;
+	struct mq_info info;
+	struct mq_ring r;
+	unsigned char *p;
+	int fd;
+
+	MKQ(4096, 0, 0);
+	fd = mqt_open(self->name, O_RDWR);
+	ASSERT_LE(0, fd);
+	fake_rec_size = HDR - 8;
+	EXPECT_EQ(-EPROTO, mq_ring_init(&r, fd, 4096, 4096));
+	fake_rec_size = HDR + 4;
+	EXPECT_EQ(-EPROTO, mq_ring_init(&r, fd, 4096, 4096));
+	fake_rec_size = 0;
+	ASSERT_EQ(0, mqt_info(fd, &info));
+	EXPECT_EQ(1, info.open_fds);		/* the ring fds went */
+
+	/* A longer header: the bytes libmq does not know are zero. */
+	fake_rec_size = big;
+	ASSERT_EQ(0, mq_ring_init(&r, fd, 4096, 4096));
+	fake_rec_size = 0;
+	EXPECT_EQ(big, r.tx.rec_size);
+	EXPECT_EQ(big, r.rx.rec_size);
+	memset(r.tx.data, 0xff, r.tx.size);
+	p = mq_ring_reserve(&r, 10);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(r.tx.data + big, p);
+	h = (void *)r.tx.data;
+	EXPECT_EQ(10, h->len);
+	EXPECT_EQ(0, h->flags);
+	for (uint32_t i = sizeof(h->len) + sizeof(h->flags); i < big; i++) {
+		ASSERT_EQ(0, r.tx.data[i]) TH_LOG("header byte %u", i);
+	}
+	EXPECT_EQ(NULL, mq_ring_reserve(&r, 4096 - big + 1));
+	/*
+	 * A record that must wrap: a pad with the long header to the end
+	 * (and no room at the start until the kernel takes the first).
+	 */
+	EXPECT_EQ(NULL, mq_ring_reserve(&r, 4096 - big - 32));
+	h = (void *)(r.tx.data + (big + 16));	/* after the 10 bytes */
+	EXPECT_EQ(MQ_RING_REC_PAD, h->flags);
+	EXPECT_EQ(4096 - (big + 16) - big, h->len);
+	EXPECT_EQ(0, h->reserved);
+
+	/*
+	 * RX as such a kernel would lay it out: A, a gap too short for its
+	 * header (not for ours: it looks like a record to us), then B.
+	 */
+	h = (void *)r.rx.data;
+	memset(h, 0xee, big);
+	h->len = la;
+	h->flags = 0;
+	h->offset = 7;
+	h->tstamp_ns = 8;
+	h->reserved = 0;
+	memset(r.rx.data + big, 'a', la);
+	h = (void *)(r.rx.data + 4096 - gap);
+	memset(h, 0, gap);
+	h->len = 1;
+	store_rel(r.rx.tail, 4096 - gap);
+	ASSERT_EQ(0, mq_ring_peek(&r, &m));
+	EXPECT_EQ(r.rx.data + big, m.data);
+	EXPECT_EQ(la, m.len);
+	EXPECT_EQ(7, m.offset);
+	EXPECT_EQ(8, m.tstamp_ns);
+	EXPECT_EQ(-EAGAIN, mq_ring_peek(&r, &m));
+	mq_ring_release(&r, &m);
+	EXPECT_EQ(4096 - gap, load_acq(r.rx.head));
+	h = (void *)r.rx.data;
+	memset(h, 0xee, big);
+	h->len = 5;
+	h->flags = MQ_MSG_REDELIVERED;
+	h->offset = 9;
+	h->reserved = 0;
+	memcpy(r.rx.data + big, "hello", 5);
+	store_rel(r.rx.tail, 4096 + ((big + 5 + 7) & ~7U));
+	ASSERT_EQ(0, mq_ring_peek(&r, &m));
+	EXPECT_EQ(r.rx.data + big, m.data);
+	EXPECT_EQ(5, m.len);
+	EXPECT_EQ(9, m.offset);
+	EXPECT_EQ(MQ_MSG_REDELIVERED, m.flags);
+	EXPECT_EQ(0, memcmp(m.data, "hello", 5));
+	EXPECT_EQ(-EAGAIN, mq_ring_peek(&r, &m));
+	mq_ring_release(&r, &m);
+	EXPECT_EQ(load_acq(r.rx.tail), load_acq(r.rx.head));
+	mq_ring_close(&r);
+	close(fd);
 }
 
 TEST_F(ring, tx_bad_tail_takes_nothing)
