@@ -135,6 +135,7 @@ struct mq_queue *mq_queue_alloc(const char *name,
 	strscpy(q->name, name, sizeof(q->name));
 	spin_lock_init(&q->lock);
 	INIT_LIST_HEAD(&q->msgs);
+	INIT_LIST_HEAD(&q->by_lpos);
 	INIT_LIST_HEAD(&q->readers);
 	INIT_LIST_HEAD(&q->reading);
 	INIT_LIST_HEAD(&q->writers);

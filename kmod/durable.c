@@ -16,8 +16,12 @@
 #include <linux/slab.h>
 #include <linux/mm.h>
 #include <linux/spinlock.h>
+#include <linux/crc32.h>
+#include <linux/sched/signal.h>
+#include <linux/workqueue.h>
 
 #include "durable.h"
+#include "clean.h"
 #include "registry.h"
 
 /* Read leases are taken this many messages ahead (see mq_lease_ok()). */
@@ -30,6 +34,7 @@ MODULE_PARM_DESC(cache_mb, "durable messages' payload kept in memory, MiB (defau
 /* The attached store: changed under mq_reg_lock and mq_store_cur_lock. */
 static struct mq_store *mq_store_cur;
 static DEFINE_SPINLOCK(mq_store_cur_lock);
+static DEFINE_MUTEX(mq_attach_lock);	/* attaches, one at a time; first */
 /* Its queues, under mq_reg_lock (the count is read without, for stats). */
 static LIST_HEAD(mq_store_queues);
 static u32 mq_store_nqueues;
@@ -320,7 +325,7 @@ static u64 mq_store_oldest_needed(struct mq_store *s, struct mq_queue *q)
 	u64 k = U64_MAX;
 
 	spin_lock(&q->lock);
-	m = list_first_entry_or_null(&q->msgs, struct mq_msg, node);
+	m = list_first_entry_or_null(&q->by_lpos, struct mq_msg, lnode);
 	if (m)
 		k = mq_store_seg(s, m->lpos);
 	/* A read in flight may be loading its message from the log. */
@@ -417,11 +422,67 @@ static int __mq_queue_store_reclaim(struct mq_store *s)
 	return mq_store_save(s, NULL, oldest, false);
 }
 
+/*
+ * The cleaner. The log gives a segment back only once no queue needs it,
+ * so a message nobody reads would hold its segment, and so the whole log
+ * behind it, and stop every durable queue. When free segments run short,
+ * the live messages of the oldest segment are copied forward (records
+ * flagged MQ_REC_F_MOVED), then the segment is given back: a queue that
+ * does not move costs its own bytes, copied once per lap of the log.
+ * That is done only while it frees more than it copies: an oldest
+ * segment more than half live is a store that is simply full.
+ */
+/*
+ * Give back the segments no queue needs; then, while free segments are
+ * short, move the oldest one's live messages forward and give it back
+ * too, as long as it is at most half live. Moving is best effort: what
+ * it cannot do (a damaged record, no memory) leaves the segment where it
+ * is. Under mq_reg_lock. Return: 0, or the error of giving space back
+ * (-EIO: the catalog could not be written; -EINTR: killed).
+ */
+static int mq_store_make_room(struct mq_store *s, bool killable)
+{
+	u32 rounds = 0;
+	s64 live;
+	u64 k;
+	int err;
+
+	lockdep_assert_held(&mq_reg_lock);
+	err = __mq_queue_store_reclaim(s);
+	while (!err && mq_store_free_segs(s) < mq_store_low_water(s) &&
+	       rounds++ < mq_store_segments(s)) {
+		k = mq_store_tail_seg(s);
+		/* Not the segment being written, nor the one before it. */
+		if (k + 1 >= mq_store_head_seg(s))
+			break;
+		live = mq_clean_live(s, &mq_store_queues, k);
+		if (live < 0 || live > mq_store_seg_size(s) / 2)
+			break;
+		/* Its originals are read back from the device: on it first. */
+		if (mq_store_durable(s) < (k + 1) * mq_store_seg_size(s)) {
+			err = mq_store_commit_all(s, killable);
+			if (err)
+				break;
+		}
+		err = mq_clean_seg(s, &mq_store_queues, k, killable);
+		if (err == -EINTR || err == -EIO)
+			break;
+		if (err)
+			pr_warn_ratelimited("%s: moving segment %llu's live messages failed (%d)\n",
+					    mq_store_path(s), k, err);
+		err = __mq_queue_store_reclaim(s);
+		if (mq_store_tail_seg(s) == k)
+			break;
+	}
+	return err;
+}
+
 /**
- * mq_queue_store_reclaim - give log space read by every queue back
+ * mq_queue_store_reclaim - make log space for a writer that found none
  * @s: the store
  *
- * Return: 0, -EIO, or -EINTR if the caller was killed while waiting.
+ * Return: 0 (try again), -EIO, or -EINTR if the caller was killed
+ * meanwhile.
  */
 static int mq_queue_store_reclaim(struct mq_store *s)
 {
@@ -431,9 +492,30 @@ static int mq_queue_store_reclaim(struct mq_store *s)
 	if (mutex_lock_killable(&mq_reg_lock))
 		return -EINTR;
 	if (mq_store_cur == s)
-		err = __mq_queue_store_reclaim(s);
+		err = mq_store_make_room(s, true);
 	mutex_unlock(&mq_reg_lock);
 	return err;
+}
+
+/* Making room ahead of need, so that writers rarely meet a full log. */
+static void mq_clean_fn(struct work_struct *work)
+{
+	struct mq_store *s;
+
+	mutex_lock(&mq_reg_lock);
+	s = mq_store_cur;
+	if (s && !mq_store_failed(s) && mq_store_make_room(s, false))
+		pr_warn_ratelimited("%s: could not give log space back\n", mq_store_path(s));
+	mutex_unlock(&mq_reg_lock);
+}
+
+static DECLARE_WORK(mq_clean_work, mq_clean_fn);
+
+/* The store's word that free segments run short: under its spinlock. */
+static void mq_store_low_space(struct mq_store *s)
+{
+	/* It waits for the device, holding the registry lock. */
+	queue_work(system_long_wq, &mq_clean_work);
 }
 
 /* Can the attached store take a durable queue with @lim? mq_reg_lock. */
@@ -627,7 +709,7 @@ struct mq_restore {
 	u64 next;			/* offset after the last message found */
 	u64 lease;
 	u64 cat_tail;			/* the tail when the catalog was saved */
-	u64 lost;			/* offsets skipped: damaged records */
+	u64 lost;			/* offsets missing (see attach) */
 };
 
 /* What recovery's records are applied to. */
@@ -699,16 +781,21 @@ static int mq_restore_rec(void *arg, const struct mq_store_rec *rec)
 		return 0;	/* a deleted queue's */
 	switch (rec->type) {
 	case MQ_REC_MSG:
-		if (off < r->next)
+		if (off < r->head)
 			return 0;	/* read already */
-		if (off > r->next)
-			r->lost += off - r->next;
-		err = mq_queue_restore_msg(r->q, off, rec->tstamp_ns,
-					   rec->lpos, rec->len);
-		if (err)
+		if (rec->flags & MQ_REC_F_MOVED)
+			/* Behind newer ones: a copy, or all that is left. */
+			err = mq_queue_restore_moved(r->q, off, rec->tstamp_ns,
+						     rec->lpos, rec->len);
+		else if (off >= r->next)
+			err = mq_queue_restore_msg(r->q, off, rec->tstamp_ns,
+						   rec->lpos, rec->len);
+		else
+			err = 0;	/* not past the last one found: a duplicate */
+		if (err < 0)
 			return err;
-		r->next = off + 1;
-		return 1;
+		r->next = max(r->next, off + 1);
+		return err;
 	case MQ_REC_POS:
 		if (off > r->head) {
 			r->head = off;
@@ -761,17 +848,29 @@ static struct mq_queue *mq_restore_queue(struct mq_restore *r)
 	return q;
 }
 
-/**
- * mq_queue_store_attach - attach the store on a block device and bring
- * its queues back
- * @path: the device
- * @flush_ms: async flush interval, 0 for the default
- * @extack: where to say why it failed
- *
- * Return: 0 or a negative errno; on error nothing is attached or created.
+/*
+ * Has a queue or another restored one @q's identity? Under mq_reg_lock.
+ * Identities grow, so a collision is rare: a store moved from another
+ * host, or a clock that was set back.
  */
-int mq_queue_store_attach(const char *path, u32 flush_ms,
-			  struct netlink_ext_ack *extack)
+static bool mq_ident_used(struct mq_queue *q, struct list_head *restored)
+{
+	struct mq_restore *r;
+
+	lockdep_assert_held(&mq_reg_lock);
+	if (mq_registry_ident_used(q->ident))
+		return true;
+	list_for_each_entry(r, restored, node) {
+		if (r->q == q)
+			break;
+		if (r->q->ident == q->ident)
+			return true;
+	}
+	return false;
+}
+
+static int __mq_queue_store_attach(const char *path, u32 flush_ms,
+				   struct netlink_ext_ack *extack)
 {
 	struct mq_recovery rc;
 	struct mq_store_stats st;
@@ -785,8 +884,8 @@ int mq_queue_store_attach(const char *path, u32 flush_ms,
 		NL_SET_ERR_MSG(extack, "a store is attached already (one per host)");
 		return -EBUSY;
 	}
-	s = mq_store_open(path, flush_ms, mq_store_changed, mq_restore_entry,
-			  &restored, extack);
+	s = mq_store_open(path, flush_ms, mq_store_changed, mq_store_low_space,
+			  mq_restore_entry, &restored, extack);
 	if (IS_ERR(s)) {
 		mq_restore_free(&restored);
 		return PTR_ERR(s);
@@ -818,6 +917,9 @@ int mq_queue_store_attach(const char *path, u32 flush_ms,
 			err = -EEXIST;
 			goto fail_unlock;
 		}
+		/* A store from another host may bring an identity in use. */
+		if (mq_ident_used(r->q, &restored))
+			r->q->ident = mq_registry_new_ident();
 	}
 	err = mq_store_begin(s);
 	if (err) {
@@ -839,8 +941,15 @@ int mq_queue_store_attach(const char *path, u32 flush_ms,
 			m->flags |= MQ_MSG_REDELIVERED;
 			q->redelivered++;
 		}
+		/*
+		 * Offsets between the position and the newest found that
+		 * are not there: damaged records, or messages read while a
+		 * read before them was given back (the position cannot pass
+		 * that one).
+		 */
+		r->lost = r->next - r->head - q->depth_msgs;
 		if (r->lost)
-			pr_warn("%s: queue %s: %llu message%s lost to damage\n",
+			pr_warn("%s: queue %s: %llu message%s missing (damaged, or read ahead of a read that failed)\n",
 				path, q->name, r->lost, r->lost == 1 ? "" : "s");
 		err = mq_queue_register(q, extack);
 		if (err)
@@ -885,6 +994,29 @@ fail_unlock:
 fail:
 	mq_restore_free(&restored);
 	mq_store_abort(s);
+	return err;
+}
+
+/**
+ * mq_queue_store_attach - attach the store on a block device and bring
+ * its queues back
+ * @path: the device
+ * @flush_ms: async flush interval, 0 for the default
+ * @extack: where to say why it failed
+ *
+ * Return: 0 or a negative errno (-EINTR: killed while another attach
+ * ran); on error nothing is attached or created.
+ */
+int mq_queue_store_attach(const char *path, u32 flush_ms,
+			  struct netlink_ext_ack *extack)
+{
+	int err;
+
+	/* One at a time: a second must not recover its device to be refused. */
+	if (mutex_lock_killable(&mq_attach_lock))
+		return -EINTR;
+	err = __mq_queue_store_attach(path, flush_ms, extack);
+	mutex_unlock(&mq_attach_lock);
 	return err;
 }
 
@@ -960,6 +1092,8 @@ int mq_queue_store_detach(bool force, struct netlink_ext_ack *extack)
 	mq_store_cur_set(NULL);
 	mutex_unlock(&mq_reg_lock);
 	mq_event_store(s, MQ_STORE_EV_DETACHED);
+	/* Room made ahead of need for this store: no longer. */
+	cancel_work_sync(&mq_clean_work);
 	mq_store_close(s, clean);
 	return 0;
 }

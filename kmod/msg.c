@@ -56,6 +56,7 @@ struct mq_msg *mq_msg_alloc(struct mem_cgroup *memcg, size_t len, bool inl)
 	m = kmalloc(struct_size(m, data, n), GFP_KERNEL_ACCOUNT);
 	if (!m)
 		goto out;
+	INIT_LIST_HEAD(&m->lnode);
 	m->len = len;
 	m->inl = n;
 	m->frags = NULL;

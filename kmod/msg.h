@@ -27,6 +27,7 @@ struct mq_frag {
 
 struct mq_msg {
 	struct list_head node;
+	struct list_head lnode;	/* durable: in q->by_lpos, else empty */
 	u64 offset;
 	u64 tstamp_ns;
 	u64 lpos;		/* durable queues: the record's log position */

@@ -373,7 +373,9 @@ static int mq_nl_fill_store(struct sk_buff *skb, struct mq_store *s, u8 cmd,
 	    nla_put_u64_64bit(skb, MQ_SSTAT_GENERATION, st.generation, MQ_SSTAT_PAD) ||
 	    nla_put_u64_64bit(skb, MQ_SSTAT_RECOVERED_MSGS, st.recovered_msgs, MQ_SSTAT_PAD) ||
 	    nla_put_u64_64bit(skb, MQ_SSTAT_CORRUPT_BYTES, st.corrupt_bytes, MQ_SSTAT_PAD) ||
-	    nla_put_u32(skb, MQ_SSTAT_CLEAN, st.clean)) {
+	    nla_put_u32(skb, MQ_SSTAT_CLEAN, st.clean) ||
+	    nla_put_u64_64bit(skb, MQ_SSTAT_MOVED_RECORDS, st.moved_records, MQ_SSTAT_PAD) ||
+	    nla_put_u64_64bit(skb, MQ_SSTAT_MOVED_BYTES, st.moved_bytes, MQ_SSTAT_PAD)) {
 		nla_nest_cancel(skb, nest);
 		goto cancel;
 	}

@@ -191,8 +191,10 @@ static void mq_append(struct mq_queue *q, struct mq_msg *m)
 	lockdep_assert_held(&q->lock);
 	m->offset = q->tail++;
 	list_add_tail(&m->node, &q->msgs);
-	if (q->store)
+	if (q->store) {
+		list_add_tail(&m->lnode, &q->by_lpos);	/* the newest record */
 		mq_persist->linked(q, m, false);
+	}
 	q->depth_msgs++;
 	q->depth_bytes += m->len;
 	if (q->depth_msgs > q->peak_msgs)
@@ -206,6 +208,7 @@ static void mq_unlink(struct mq_queue *q, struct mq_msg *m)
 {
 	lockdep_assert_held(&q->lock);
 	list_del(&m->node);
+	list_del_init(&m->lnode);
 	q->depth_msgs--;
 	q->depth_bytes -= m->len;
 	q->msgs_out++;
@@ -650,6 +653,33 @@ out:
 }
 
 /* Put back a message whose copy to the reader failed; under q->lock. */
+/**
+ * mq_queue_by_lpos_insert - put a message where its log position goes
+ * in q->by_lpos
+ * @q: a durable queue; under q->lock
+ * @m: a queued message, on no by_lpos list
+ * @newest: its record is among the newest (a cleaner's copy), not the
+ *	oldest (a message a failed read gave back): the end to walk from
+ */
+void mq_queue_by_lpos_insert(struct mq_queue *q, struct mq_msg *m,
+			     bool newest)
+{
+	struct mq_msg *pos;
+
+	lockdep_assert_held(&q->lock);
+	if (newest) {
+		list_for_each_entry_reverse(pos, &q->by_lpos, lnode)
+			if (pos->lpos < m->lpos)
+				break;
+		list_add(&m->lnode, &pos->lnode);
+		return;
+	}
+	list_for_each_entry(pos, &q->by_lpos, lnode)
+		if (pos->lpos > m->lpos)
+			break;
+	list_add_tail(&m->lnode, &pos->lnode);
+}
+
 static void mq_msg_unread(struct mq_queue *q, struct mq_msg *m)
 {
 	struct mq_msg *pos;
@@ -667,8 +697,10 @@ static void mq_msg_unread(struct mq_queue *q, struct mq_msg *m)
 	q->bytes_out -= m->len;
 	if (m->flags & MQ_MSG_REDELIVERED)
 		q->redelivered++;
-	if (q->store)
+	if (q->store) {
+		mq_queue_by_lpos_insert(q, m, false);
 		mq_persist->linked(q, m, true);
+	}
 }
 
 /**
@@ -1018,6 +1050,7 @@ void mq_queue_kill(struct mq_queue *q)
 	if (q->store)
 		mq_persist->dropped(q);
 	list_splice_init(&q->msgs, &doomed);
+	INIT_LIST_HEAD(&q->by_lpos);	/* the same messages */
 	q->depth_msgs = 0;
 	q->depth_bytes = 0;
 	q->redelivered = 0;
@@ -1039,7 +1072,7 @@ void mq_queue_kill(struct mq_queue *q)
  *
  * Only its description: the payload stays on disk until it is read.
  *
- * Return: 0 or -ENOMEM.
+ * Return: 1 (a message was added) or -ENOMEM.
  */
 int mq_queue_restore_msg(struct mq_queue *q, u64 offset, u64 tstamp,
 			 u64 lpos, u32 len)
@@ -1056,8 +1089,62 @@ int mq_queue_restore_msg(struct mq_queue *q, u64 offset, u64 tstamp,
 	spin_lock(&q->lock);
 	q->tail = offset;
 	mq_append(q, m);
+	list_add_tail(&m->lnode, &q->by_lpos);	/* found in log order */
 	spin_unlock(&q->lock);
-	return 0;
+	return 1;
+}
+
+/**
+ * mq_queue_restore_moved - put a cleaner's copy found in the log back
+ * @q: the queue, not yet registered
+ * @offset: its offset, at or above the queue's position
+ * @tstamp: when it was written
+ * @lpos: the copy's log position, above every one restored before
+ * @len: its length
+ *
+ * A copy of a message restored already (its original is still in the
+ * log) moves it to the copy's position, the newest; otherwise the message
+ * goes in offset order, before younger ones.
+ *
+ * Return: 1 if a message was added, 0 if it was there, or -ENOMEM.
+ */
+int mq_queue_restore_moved(struct mq_queue *q, u64 offset, u64 tstamp,
+			   u64 lpos, u32 len)
+{
+	struct mq_msg *m = mq_msg_alloc(q->memcg, 0, false), *pos;
+	int added = 0;
+
+	if (!m)
+		return -ENOMEM;
+	spin_lock(&q->lock);
+	list_for_each_entry(pos, &q->msgs, node) {
+		if (pos->offset == offset) {
+			pos->lpos = lpos;
+			list_move_tail(&pos->lnode, &q->by_lpos);
+			goto out;
+		}
+		if (pos->offset > offset)
+			break;
+	}
+	m->len = len;
+	m->tstamp_ns = tstamp;
+	m->lpos = lpos;
+	m->flags = 0;
+	m->offset = offset;
+	list_add_tail(&m->node, &pos->node);
+	list_add_tail(&m->lnode, &q->by_lpos);
+	q->depth_msgs++;
+	q->depth_bytes += len;
+	q->peak_msgs = max(q->peak_msgs, q->depth_msgs);
+	q->msgs_in++;
+	q->bytes_in += len;
+	q->tail = max(q->tail, offset + 1);
+	m = NULL;
+	added = 1;
+out:
+	spin_unlock(&q->lock);
+	mq_msg_free(m);
+	return added;
 }
 
 /**

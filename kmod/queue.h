@@ -62,6 +62,12 @@ struct mq_queue {
 
 	spinlock_t lock;		/* everything below, unless noted */
 	struct list_head msgs;		/* struct mq_msg, ascending offset */
+	/*
+	 * Durable queues: the same messages in ascending log position. The
+	 * cleaner's copies put a message's record after younger ones', so
+	 * the two orders differ; this one says which segments are needed.
+	 */
+	struct list_head by_lpos;
 	struct mq_limits lim;
 	umode_t mode;
 	kuid_t uid;
@@ -329,6 +335,10 @@ void mq_queue_kill(struct mq_queue *q);
 /* Queues coming back from the store, before they are registered. */
 int mq_queue_restore_msg(struct mq_queue *q, u64 offset, u64 tstamp,
 			 u64 lpos, u32 len);
+int mq_queue_restore_moved(struct mq_queue *q, u64 offset, u64 tstamp,
+			   u64 lpos, u32 len);
+void mq_queue_by_lpos_insert(struct mq_queue *q, struct mq_msg *m,
+			     bool newest);
 void mq_queue_restore_head(struct mq_queue *q, u64 head);
 
 #endif /* _MQ_QUEUE_H */

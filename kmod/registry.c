@@ -333,6 +333,24 @@ void mq_registry_ident_seen(u64 ident)
 }
 
 /**
+ * mq_registry_ident_used - does a registered queue have this identity?
+ * @ident: the identity
+ *
+ * Under mq_reg_lock. Return: whether one does.
+ */
+bool mq_registry_ident_used(u64 ident)
+{
+	struct mq_queue *q;
+	unsigned long id;
+
+	lockdep_assert_held(&mq_reg_lock);
+	xa_for_each(&mq_queues, id, q)
+		if (q->ident == ident)
+			return true;
+	return false;
+}
+
+/**
  * mq_registry_init - set up the registry
  * @max_queues: the most queues that may exist at once
  * @observer: the front-end told of every queue's creation and deletion

@@ -58,5 +58,6 @@ int mq_queue_observer_changed(struct mq_queue *q, void *prepared);
 
 u64 mq_registry_new_ident(void);
 void mq_registry_ident_seen(u64 ident);
+bool mq_registry_ident_used(u64 ident);
 
 #endif /* _MQ_REGISTRY_H */

@@ -43,11 +43,14 @@ struct mq_store_stats {
 	u64 recovered_msgs;
 	u64 corrupt_bytes;
 	bool clean;
+	u64 moved_records;
+	u64 moved_bytes;
 };
 
 /* A record recovery found, for the caller's mq_store_rec_t. */
 struct mq_store_rec {
 	u16 type;		/* MQ_REC_* */
+	u16 flags;		/* MQ_REC_F_* */
 	u32 len;		/* MQ_REC_MSG: the payload's length */
 	u64 serial;
 	u64 offset;
@@ -94,6 +97,8 @@ typedef void (*mq_store_piece_fn)(void *log, const void *piece, size_t len);
  * @tstamp_ns: when it was written
  * @len: its length
  * @pcrc: its payload's CRC-32C, seed 0
+ * @flags: MQ_REC_F_MOVED for the cleaner's copy of a queued message (it
+ *	leaves the log's last free segment to positions, as messages do)
  * @walk: hands @payload's pieces, in order, to @put; must not sleep
  * @payload: the caller's
  */
@@ -103,6 +108,7 @@ struct mq_store_msg {
 	u64 tstamp_ns;
 	u32 len;
 	u32 pcrc;
+	u16 flags;
 	void (*walk)(const void *payload, mq_store_piece_fn put, void *log);
 	const void *payload;
 };
@@ -112,6 +118,7 @@ int mq_store_format(const char *path, u32 seg_size,
 		    struct netlink_ext_ack *extack);
 struct mq_store *mq_store_open(const char *path, u32 flush_ms,
 			       void (*changed)(struct mq_store *s),
+			       void (*low_space)(struct mq_store *s),
 			       mq_store_cat_entry_t entry, void *arg,
 			       struct netlink_ext_ack *extack);
 void mq_store_abort(struct mq_store *s);
@@ -130,6 +137,8 @@ bool mq_store_failed(const struct mq_store *s);
 u64 mq_store_new_serial(struct mq_store *s);
 u64 mq_store_tail_seg(struct mq_store *s);
 u64 mq_store_seg(const struct mq_store *s, u64 lpos);
+u32 mq_store_seg_size(const struct mq_store *s);
+u32 mq_store_segments(const struct mq_store *s);
 
 /* store_recover.c */
 int mq_store_recover(struct mq_store *s, mq_store_rec_t apply, void *arg,
@@ -147,6 +156,8 @@ int mq_store_read_rec(struct mq_store *s, u64 lpos, u32 len, u64 serial,
 		      u64 offset, void *payload);
 u64 mq_store_head_seg(struct mq_store *s);
 u64 mq_store_durable(struct mq_store *s);
+u32 mq_store_low_water(const struct mq_store *s);
+u32 mq_store_free_segs(struct mq_store *s);
 
 /* The log position after a message's record. */
 static inline u64 mq_store_rec_end(u64 lpos, u32 len)

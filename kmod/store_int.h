@@ -44,6 +44,7 @@ struct mq_store {
 	bool was_clean;
 	bool detached;
 	void (*changed)(struct mq_store *s);	/* state changed: degraded */
+	void (*low_space)(struct mq_store *s);	/* free segments short */
 	void *sb_buf;			/* a block for superblock writes */
 	u32 flush_ms;
 
@@ -80,6 +81,8 @@ struct mq_store {
 	u64 io_errors;
 	u64 recovered_msgs;
 	u64 corrupt_bytes;
+	u64 moved_records;		/* copied forward by the cleaner */
+	u64 moved_bytes;
 };
 
 static inline u32 mq_crc(u32 seed, const void *p, size_t len)

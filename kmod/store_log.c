@@ -113,6 +113,10 @@ static s64 mq_log_reserve(struct mq_store *s, u64 need, bool msg)
 		s->seg_fill[k % MQ_SEG_FILL] = pos;
 		mq_seg_open(s, k + 1, pos);
 		pos = s->head;
+		/* Running short: the binding copies live messages forward. */
+		if (s->nseg - (k + 2 - s->tail_seg) < mq_store_low_water(s) &&
+		    s->low_space)
+			s->low_space(s);
 	}
 	if (pos + need > s->cbs + MQ_LOGBUF_BYTES)
 		return -EINPROGRESS;
@@ -185,6 +189,11 @@ int mq_store_append_msg(struct mq_store *s, const struct mq_store_msg *msg,
 	}
 	mq_rec_fill(s, &r, MQ_REC_MSG, pos, msg->serial, msg->offset,
 		    msg->tstamp_ns, msg->len);
+	r.flags = cpu_to_le16(msg->flags);
+	if (msg->flags & MQ_REC_F_MOVED) {
+		s->moved_records++;
+		s->moved_bytes += need;
+	}
 	crc = mq_crc(s->seed, (u8 *)&r + 4, REC_HDR - 4);
 	crc = __crc32c_le_combine(crc, msg->pcrc, msg->len);
 	c.lpos = pos + REC_HDR;
@@ -661,4 +670,32 @@ u64 mq_store_head_seg(struct mq_store *s)
 u64 mq_store_durable(struct mq_store *s)
 {
 	return READ_ONCE(s->durable);
+}
+
+/**
+ * mq_store_low_water - free segments below which space is made
+ * @s: the store
+ *
+ * Return: a quarter of the segments, and at least 3 (one is kept for
+ * positions, one for the cleaner's copies).
+ */
+u32 mq_store_low_water(const struct mq_store *s)
+{
+	return max(s->nseg / 4, 3U);
+}
+
+/**
+ * mq_store_free_segs - segments not in use
+ * @s: the store
+ *
+ * Return: how many.
+ */
+u32 mq_store_free_segs(struct mq_store *s)
+{
+	u64 used;
+
+	spin_lock(&s->lock);
+	used = s->head / s->seg_size + 1 - s->tail_seg;
+	spin_unlock(&s->lock);
+	return used < s->nseg ? s->nseg - used : 0;
 }

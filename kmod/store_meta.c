@@ -135,8 +135,9 @@ static int mq_super_check(const struct mq_disk_super *sb, u64 dev_bytes)
 	/* A newer version may lay the rest out otherwise: check it first. */
 	if (le32_to_cpu(sb->version) > MQ_STORE_VERSION)
 		return -EPROTONOSUPPORT;
+	/* Version 1 is version 2 without moved records: the next write says 2. */
 	if (le32_to_cpu(sb->crc) != mq_super_crc(sb) ||
-	    le32_to_cpu(sb->version) != MQ_STORE_VERSION)
+	    le32_to_cpu(sb->version) < 1)
 		return -EUCLEAN;
 	if (le32_to_cpu(sb->block_size) != BLK || !is_power_of_2(seg) ||
 	    seg < MQ_SEG_MIN || seg > MQ_SEG_MAX ||
@@ -421,6 +422,8 @@ void mq_store_get(struct mq_store *s)
  * @path: the block device
  * @flush_ms: async flush interval, 0 for the default
  * @changed: called (it may sleep) when an I/O error degrades the store
+ * @low_space: called (under a spinlock: it may not sleep) when free
+ *	segments run short (mq_store_low_water())
  * @entry: called with each catalog entry whose serial and offsets are
  *	sane, its name terminated: 0 keeps it, -EUCLEAN skips it as
  *	invalid, another errno fails the open
@@ -431,6 +434,7 @@ void mq_store_get(struct mq_store *s)
  */
 struct mq_store *mq_store_open(const char *path, u32 flush_ms,
 			       void (*changed)(struct mq_store *s),
+			       void (*low_space)(struct mq_store *s),
 			       mq_store_cat_entry_t entry, void *arg,
 			       struct netlink_ext_ack *extack)
 {
@@ -453,6 +457,7 @@ struct mq_store *mq_store_open(const char *path, u32 flush_ms,
 	INIT_DELAYED_WORK(&s->flush_work, mq_store_flush_fn);
 	s->flush_ms = flush_ms ?: 50;
 	s->changed = changed;
+	s->low_space = low_space;
 	strscpy(s->path, path, sizeof(s->path));
 	s->pos_lpos = U64_MAX;
 	s->sb_buf = kmalloc(BLK, GFP_KERNEL);
@@ -489,7 +494,7 @@ struct mq_store *mq_store_open(const char *path, u32 flush_ms,
 			NL_SET_ERR_MSG(extack, "not an mq store (no mq superblock)");
 		} else if (e[0] == -EPROTONOSUPPORT || e[1] == -EPROTONOSUPPORT) {
 			err = -EPROTONOSUPPORT;
-			NL_SET_ERR_MSG(extack, "store format newer than version 1: left untouched");
+			NL_SET_ERR_MSG(extack, "store format newer than version 2: left untouched");
 		} else if (e[0] == -EIO || e[1] == -EIO) {
 			err = -EIO;
 			NL_SET_ERR_MSG(extack, "I/O error reading the superblocks");
@@ -639,6 +644,8 @@ void mq_store_stats(struct mq_store *s, struct mq_store_stats *st)
 	st->recovered_msgs = s->recovered_msgs;
 	st->corrupt_bytes = s->corrupt_bytes;
 	st->clean = s->was_clean;
+	st->moved_records = s->moved_records;
+	st->moved_bytes = s->moved_bytes;
 	spin_unlock(&s->lock);
 }
 
@@ -723,4 +730,26 @@ u64 mq_store_tail_seg(struct mq_store *s)
 u64 mq_store_seg(const struct mq_store *s, u64 lpos)
 {
 	return lpos / s->seg_size;
+}
+
+/**
+ * mq_store_seg_size - bytes in a segment
+ * @s: the store
+ *
+ * Return: them.
+ */
+u32 mq_store_seg_size(const struct mq_store *s)
+{
+	return s->seg_size;
+}
+
+/**
+ * mq_store_segments - segments in the log
+ * @s: the store
+ *
+ * Return: how many.
+ */
+u32 mq_store_segments(const struct mq_store *s)
+{
+	return s->nseg;
 }

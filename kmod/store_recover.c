@@ -33,11 +33,12 @@ static bool mq_seg_header_ok(struct mq_store *s, const void *buf, u64 k)
 static bool mq_rec_hdr_ok(struct mq_store *s, const struct mq_disk_rec *r,
 			  u64 p, u64 lim, u64 k)
 {
-	u16 type = le16_to_cpu(r->type);
+	u16 type = le16_to_cpu(r->type), flags = le16_to_cpu(r->flags);
 	u32 len = le32_to_cpu(r->len);
 
 	return le64_to_cpu(r->seg) == k && type >= MQ_REC_MSG &&
-	       type <= MQ_REC_LEASE && !r->flags && !r->reserved &&
+	       type <= MQ_REC_LEASE && !r->reserved &&
+	       !(flags & ~MQ_REC_F_MOVED) && (!flags || type == MQ_REC_MSG) &&
 	       le64_to_cpu(r->offset) < MQ_OFFSET_LIMIT &&
 	       len <= lim - p - REC_HDR && len <= mq_store_max_msg(s) &&
 	       (type == MQ_REC_MSG ? len != 0 : len == 0);
@@ -92,6 +93,7 @@ static int mq_apply(struct mq_scan *sc, const struct mq_disk_rec *rec,
 {
 	struct mq_store_rec r = {
 		.type = le16_to_cpu(rec->type),
+		.flags = le16_to_cpu(rec->flags),
 		.serial = le64_to_cpu(rec->serial),
 		.offset = le64_to_cpu(rec->offset),
 		.tstamp_ns = le64_to_cpu(rec->tstamp_ns),

@@ -2,8 +2,13 @@
 /*
  * The guest side of the crash loop (tools/vm/crash-loop.sh).
  *
- *   crashload init DEV         format DEV, attach it, create queue "crash"
- *                              (durability sync)
+ *   crashload init DEV         format DEV (1 MiB segments), attach it,
+ *                              create queue "crash" (durability sync),
+ *                              and queue "stuck" with one message that
+ *                              is read only by the final drain: the log
+ *                              comes round many times, and the cleaner
+ *                              must carry that message forward across
+ *                              the power cuts
  *   crashload run DEV START    attach DEV, drain queue "crash", then load
  *                              it until killed: 2 writers of sequenced,
  *                              checksummed messages from START on, and a
@@ -17,6 +22,7 @@
  *   GOT seq flags offset  message seq was read (flags: MQ_MSG_*)
  *   BAD offset why   a message that does not check out: the run fails
  *   DRAINED n        the queue is empty after n reads
+ *   STUCK ok         (drain) the stuck message read back intact, once
  * The host checks that every ACKed seq was GOT, and that a seq GOT twice
  * came back flagged MQ_MSG_REDELIVERED. A read whose GOT line the power
  * cut swallowed shows as a gap between the last offset read and the next
@@ -37,6 +43,8 @@
 #include "mqtest.h"
 
 #define QNAME	"crash"
+#define STUCK	"stuck"
+#define STUCK_SEQ	4242424242ULL
 #define MAXLEN	6000
 
 static void say(const char *fmt, ...)
@@ -97,6 +105,8 @@ static int store(struct mqt_nl *nl, uint8_t cmd, const char *dev)
 
 	if (dev)
 		nla_put_string(msg, MQ_A_STORE_PATH, dev);
+	if (cmd == MQ_CMD_STORE_FORMAT)
+		nla_put_u32(msg, MQ_A_STORE_SEGMENT_SIZE, 1 << 20);
 	err = mqt_nl_send(nl, msg, &r);
 	if (err)
 		fprintf(stderr, "crashload: store command %d: %s (%s)\n", cmd,
@@ -143,6 +153,33 @@ static int drain(void)
 	free(buf);
 	say("DRAINED %d\n", n);
 	return n;
+}
+
+/* The stuck queue holds its one message: say BAD otherwise. */
+static void stuck_check(bool read_it)
+{
+	unsigned char buf[MAXLEN];
+	struct mq_info info;
+	uint64_t seq;
+	ssize_t n;
+	int fd = mqt_open(STUCK, O_RDONLY | O_NONBLOCK);
+
+	if (fd < 0 || mqt_info(fd, &info) || info.depth_msgs != 1) {
+		say("BAD - stuck queue: %s\n", fd < 0 ? strerror(errno) : "not one message");
+		goto out;
+	}
+	if (!read_it)
+		goto out;
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0 || !msg_ok(buf, n, &seq) || seq != STUCK_SEQ)
+		say("BAD - the stuck message: %s\n", n < 0 ? strerror(errno) : "corrupt");
+	else if (read(fd, buf, sizeof(buf)) >= 0 || errno != EAGAIN)
+		say("BAD - the stuck queue had two messages\n");
+	else
+		say("STUCK ok\n");
+out:
+	if (fd >= 0)
+		close(fd);
 }
 
 static uint64_t start;
@@ -208,6 +245,25 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		mqt_reply_free(&r);
+		msg = mqt_msg(&nl, MQ_CMD_QUEUE_NEW, 0);
+		nla_put_string(msg, MQ_A_QUEUE_NAME, STUCK);
+		nla_put_u32(msg, MQ_A_QUEUE_DURABILITY, MQ_DURABILITY_SYNC);
+		if (mqt_nl_send(&nl, msg, &r)) {
+			fprintf(stderr, "crashload: create: %s\n", r.extack);
+			return 1;
+		}
+		mqt_reply_free(&r);
+		{
+			unsigned char buf[MAXLEN];
+			size_t len = make_msg(buf, STUCK_SEQ);
+			int fd = mqt_open(STUCK, O_WRONLY);
+
+			if (fd < 0 || write(fd, buf, len) != (ssize_t)len) {
+				perror("crashload: the stuck message");
+				return 1;
+			}
+			close(fd);
+		}
 		say("READY\n");
 		return 0;
 	}
@@ -226,6 +282,7 @@ int main(int argc, char **argv)
 	}
 	if (drain() < 0)
 		return 1;
+	stuck_check(!strcmp(argv[1], "drain"));
 	if (!strcmp(argv[1], "drain"))
 		return 0;
 	start = argc > 3 ? strtoull(argv[3], NULL, 10) : 0;

@@ -1130,10 +1130,87 @@ out:
 	cleanup();
 }
 
+/* ---- stuck_queue_does_not_stop_others ---- */
+
+/*
+ * One unread message in one durable queue, and another queue moving ten
+ * times the store's size through it: the cleaner copies the stuck message
+ * forward as the log comes round, so no write meets ENOSPC, and the
+ * message is there, intact, after all of it and after detach and attach.
+ */
+static void test_stuck(void)
+{
+	const char *T = "stuck";
+	const struct qdef stuck = { "mqlc-stuck", 'S', MQ_DURABILITY_SYNC };
+	const struct qdef busy = { "mqlc-busy", 'B', MQ_DURABILITY_ASYNC };
+	static unsigned char buf[MSG_MAX];
+	unsigned long long moved = 0, through = 0;
+	uint64_t st[MQ_SSTAT_MAX + 1];
+	int sfd = -1, bfd = -1, err, i;
+	uint32_t seq = 0, rseq = 0;
+	ssize_t n;
+
+	if (!fresh_store(T, STORE_BYTES))
+		goto out;
+	err = queue_new(&stuck, 10) ?: queue_new(&busy, 64);
+	sfd = err ? -1 : mqt_open(stuck.name, O_RDWR);
+	bfd = err ? -1 : mqt_open(busy.name, O_RDWR);
+	err = err ?: sfd < 0 || bfd < 0 ? -errno : msg_write(sfd, stuck.tag, 7);
+	if (!check(!err, "%s: a stuck queue with one message, and a busy one%s", T,
+		   why(err)))
+		goto out;
+	/* Ten times the store through the busy queue, 8 messages deep. */
+	while (through < 10ULL * STORE_BYTES) {
+		for (i = 0; i < 8 && !err; i++, seq++) {
+			err = msg_write(bfd, busy.tag, seq);
+			through += msg_len(busy.tag, seq);
+		}
+		for (i = 0; i < 8 && !err && rseq < seq; i++, rseq++) {
+			n = read(bfd, buf, sizeof(buf));
+			if (n < 0 || !msg_intact(buf, n, busy.tag, rseq))
+				err = n < 0 ? -errno : -EBADMSG;
+		}
+		if (err)
+			break;
+	}
+	err = err ?: store_req(MQ_CMD_STORE_GET, NULL, 0, st);
+	if (!err)
+		moved = st[MQ_SSTAT_MOVED_BYTES];
+	check(!err, "%s: %llu MiB through the busy queue in a %llu MiB store, no write refused (message %u)%s",
+	      T, through / MIB, (unsigned long long)(STORE_BYTES / MIB), seq, why(err));
+	check(!err && st[MQ_SSTAT_MOVED_RECORDS] > 0,
+	      "%s: the cleaner moved the stuck message forward: %llu records, %llu bytes",
+	      T, (unsigned long long)st[MQ_SSTAT_MOVED_RECORDS], moved);
+	note("%s: relocation took %.4f%% of the bytes written", T,
+	     through ? 100.0 * moved / through : 0);
+	close(sfd);
+	close(bfd);
+	sfd = bfd = -1;
+	/* Recovery finds the copy, not a gap. */
+	err = store_req(MQ_CMD_STORE_DETACH, NULL, 0, NULL) ?:
+	      store_req(MQ_CMD_STORE_ATTACH, dm_store.path, 0, NULL);
+	sfd = err ? -1 : mqt_open(stuck.name, O_RDONLY | O_NONBLOCK);
+	n = sfd < 0 ? -1 : read(sfd, buf, sizeof(buf));
+	check(!err && n > 0 && msg_intact(buf, n, stuck.tag, 7),
+	      "%s: after detach and attach the stuck message reads back intact%s", T,
+	      why(err));
+	n = sfd < 0 ? -1 : read(sfd, buf, sizeof(buf));
+	check(n < 0 && errno == EAGAIN, "%s: and only once", T);
+out:
+	if (sfd >= 0)
+		close(sfd);
+	if (bfd >= 0)
+		close(bfd);
+	mqt_del(&nl, stuck.name);
+	mqt_del(&nl, busy.name);
+	cleanup();
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
 } tests[] = {
+	{ "stuck_queue_does_not_stop_others", test_stuck },
 	{ "failed_durable_create_no_orphan", test_failed_create },
 	{ "detach_busy_check_races_open", test_detach_race },
 	{ "stalled_device_does_not_block_get", test_stall },

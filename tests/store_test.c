@@ -549,8 +549,8 @@ TEST_F(store, foreign_and_newer_refused_untouched)
 	/* A newer version of ours. */
 	ASSERT_EQ(0, store_format(&self->nl, 0));
 	ASSERT_EQ(0, dev_rw(false, 0, blk, 8192));
-	((struct mq_disk_super *)blk)->version = 2;
-	((struct mq_disk_super *)(blk + 4096))->version = 2;
+	((struct mq_disk_super *)blk)->version = MQ_STORE_VERSION + 1;
+	((struct mq_disk_super *)(blk + 4096))->version = MQ_STORE_VERSION + 1;
 	ASSERT_EQ(0, dev_rw(true, 0, blk, 8192));
 	EXPECT_EQ(-EPROTONOSUPPORT, store_attach(&self->nl, NULL));
 	ASSERT_EQ(0, dev_rw(false, 0, before, 8192));

@@ -48,6 +48,8 @@ static const struct nla_policy store_policy[MQ_SSTAT_MAX + 1] = {
 	[MQ_SSTAT_RECOVERED_MSGS]	= MQ_NLA_U64,
 	[MQ_SSTAT_CORRUPT_BYTES]	= MQ_NLA_U64,
 	[MQ_SSTAT_CLEAN]		= MQ_NLA_U32,
+	[MQ_SSTAT_MOVED_RECORDS]	= MQ_NLA_U64,
+	[MQ_SSTAT_MOVED_BYTES]		= MQ_NLA_U64,
 };
 
 /*
@@ -354,6 +356,8 @@ static const struct print_field io_fields[] = {
 	FIELD_SIZE(MQ_SSTAT_BYTES_WRITTEN,	"bytes_written", " written %s"),
 	FIELD_NUM(MQ_SSTAT_RECORDS,		"records",	" records %llu"),
 	FIELD_NUM(MQ_SSTAT_IO_ERRORS,		"io_errors",	" io-errors %llu"),
+	FIELD_NUM(MQ_SSTAT_MOVED_RECORDS,	"moved_records", " moved %llu msgs"),
+	FIELD_SIZE(MQ_SSTAT_MOVED_BYTES,	"moved_bytes",	" moved-bytes %s"),
 };
 
 static const struct print_field attach_fields[] = {

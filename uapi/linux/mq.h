@@ -362,6 +362,10 @@ enum mq_store_stat {
 	MQ_SSTAT_CLEAN,		/* u32, 1 if the detach before this attach
 				 * was clean (0: recovered after a crash)
 				 */
+	MQ_SSTAT_MOVED_RECORDS,	/* u64, messages the cleaner copied forward
+				 * so that their segments could be given back
+				 */
+	MQ_SSTAT_MOVED_BYTES,	/* u64, log bytes those copies took */
 
 	__MQ_SSTAT_MAX
 };

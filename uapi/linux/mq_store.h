@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR MIT) */
 /*
- * mq: the on-disk format of a store (version 1). docs/store.md explains
+ * mq: the on-disk format of a store (version 2). docs/store.md explains
  * it; this header is its definition. Everything is little-endian; every
  * structure is checksummed with CRC-32C (Castagnoli).
  *
@@ -36,7 +36,7 @@
 #include <linux/types.h>
 
 #define MQ_STORE_BLOCK		4096
-#define MQ_STORE_VERSION	1
+#define MQ_STORE_VERSION	2	/* 1: without MQ_REC_F_MOVED */
 #define MQ_SUPER_MAGIC		"MQSTORE\0"	/* 8 bytes */
 #define MQ_CAT_MAGIC		0x5441434dU	/* "MCAT" */
 #define MQ_SEG_MAGIC		0x4745534dU	/* "MSEG" */
@@ -177,13 +177,21 @@ enum {
 	MQ_REC_LEASE = 3,	/* messages below @offset may be read */
 };
 
+/*
+ * Record flags. MQ_REC_F_MOVED: a copy of a message still queued, written
+ * by the cleaner so that the segment of the original can be given back;
+ * it may follow records of higher offsets of its queue, and the first
+ * copy found of an offset is as good as any other.
+ */
+#define MQ_REC_F_MOVED		0x1
+
 /**
  * struct mq_disk_rec - a record header; @len payload bytes follow, then
  * zeros to the next multiple of 8
  * @crc: CRC-32C (seeded from the uuid) of the header after @crc and the
  *	payload
  * @type: MQ_REC_*
- * @flags: zero
+ * @flags: MQ_REC_F_* (MQ_REC_MSG only), else zero
  * @len: payload bytes (0 but for MQ_REC_MSG)
  * @reserved: zero
  * @seg: the virtual segment the record was written in
