@@ -28,8 +28,13 @@
  * with EIDRM; later reads, writes and ioctls on an fd of a deleted queue
  * fail with EIDRM. An open fd holds a reference: nothing is freed under it.
  *
- * Access is the device node's mode, owner and group, checked at open(2)
- * like any file (mode 0 means no access but for root).
+ * Access is the queue's mode, owner and group (its device node carries
+ * them), checked at open(2) like any file's (mode 0 means no access but
+ * for root): the node's and the queue's own, so that a copy of a node, or
+ * a stale one whose minor a newer queue has, opens nothing the queue's
+ * settings do not allow (EACCES). While the store of a durable queue is
+ * being detached, open(2) of it fails with EBUSY; a queue being created
+ * or attached is not there yet (ENXIO).
  *
  * ioctls
  * ------
@@ -511,7 +516,9 @@ struct mq_ring_offsets {
  *
  * Return: the ring fd. Errors: EINVAL (bad sizes, both 0, flags, out
  * fields not zero), EBADF (a ring the fd's open mode does not allow),
- * ENOMEM, EMFILE.
+ * ENOMEM (also: the rings' pages, control pages and the status page
+ * included, would take the caller's user past its RLIMIT_MEMLOCK, as
+ * io_uring's rings do; not with CAP_IPC_LOCK), EMFILE.
  */
 struct mq_ring_setup {
 	__u32 size;
