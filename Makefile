@@ -7,7 +7,10 @@
 #                 on a debug kernel built from linux-source-6.1
 # make vm         a shell inside the VM, module loaded, tools on PATH
 # make demo       a scripted tour inside the VM
-# make bench      mqbench inside the VM: table on stdout, build/bench.json
+# make bench      mqbench inside the VM: table on stdout, build/bench.json;
+#                 BASE=REV also runs the module and mqbench of git
+#                 revision REV in the same boot and compares (BENCH_ARGS=
+#                 passes mqbench options, e.g. "--only devmq,posix-mq")
 # make install    install mq.ko, mqctl, libmq (header, libraries, man pages)
 #                 and the man pages on this host
 #
@@ -119,10 +122,21 @@ check-debug:
 	@$(MAKE) --no-print-directory userspace tests
 	tools/vm/check-debug.sh
 
-vm demo bench:
-	@tools/vm/deps.sh $(if $(filter bench,$@),bench,all)
+vm demo:
+	@tools/vm/deps.sh all
 	@$(MAKE) --no-print-directory all
 	tools/vm/run.sh $(VM_MODE_$@)
+
+bench:
+	@tools/vm/deps.sh bench
+	@$(MAKE) --no-print-directory all
+ifdef BASE
+	tools/vm/bench-base.sh $(BASE)
+	VM_BENCH_BASE=$(B)/base tools/vm/run.sh bench $(BENCH_ARGS)
+	tools/vm/bench-compare.sh $(B)/bench-base.json $(B)/bench.json "$(BASE)"
+else
+	tools/vm/run.sh bench $(BENCH_ARGS)
+endif
 
 install: module $(B)/mqctl $(LIBMQ_A) $(LIBMQ_SO)
 	$(MAKE) -C $(KDIR) M=$(TOP) modules_install

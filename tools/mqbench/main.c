@@ -169,6 +169,12 @@ static void usage(FILE *out)
 "  --disk DEV             scratch block device for raw-disk, on the same\n"
 "                         disk as DEV of --store (its contents destroyed)\n"
 "  --redis-dir DIR        redis-server's dir, on a filesystem on that disk\n"
+"  --cleaner DEV          after the tables, format a small store on DEV\n"
+"                         (its contents destroyed; 32 MiB or so is plenty)\n"
+"                         and move ten times its size through one async\n"
+"                         queue, alone and beside a queue holding one\n"
+"                         unread message: the cost of a queue that does\n"
+"                         not move, and the store cleaner's copying\n"
 "  --depth D              queue depth in messages, the same for every\n"
 "                         mechanism (default: %u)\n"
 "  --duration SEC         target length of each measured run; the message\n"
@@ -369,7 +375,7 @@ static void parse_args(int argc, char **argv)
 {
 	enum { O_ONLY = 256, O_SIZES, O_PAIRS, O_DEPTH, O_DURATION, O_MSGS,
 	       O_REPS, O_TIMEOUT, O_JSON, O_INJECT, O_DSIZES,
-	       O_DPAIRS, O_STORE, O_DISK, O_REDIS_DIR, O_LATENCY, O_BATCH,
+	       O_DPAIRS, O_STORE, O_DISK, O_REDIS_DIR, O_CLEANER, O_LATENCY, O_BATCH,
 	       O_RING_MSGS };
 	static const char *const faults[] = {
 		[FAULT_DROP] = "drop", [FAULT_DUP] = "dup",
@@ -392,6 +398,7 @@ static void parse_args(int argc, char **argv)
 		{ "store", required_argument, NULL, O_STORE },
 		{ "disk", required_argument, NULL, O_DISK },
 		{ "redis-dir", required_argument, NULL, O_REDIS_DIR },
+		{ "cleaner", required_argument, NULL, O_CLEANER },
 		{ "latency-msgs", required_argument, NULL, O_LATENCY },
 		{ "batch", required_argument, NULL, O_BATCH },
 		{ "ring-msgs", required_argument, NULL, O_RING_MSGS },
@@ -430,6 +437,9 @@ static void parse_args(int argc, char **argv)
 			break;
 		case O_REDIS_DIR:
 			opts.redis_dir = optarg;
+			break;
+		case O_CLEANER:
+			opts.cleaner = optarg;
 			break;
 		case O_DEPTH:
 			v = parse_ulong(optarg, "depth", false);
@@ -1274,6 +1284,8 @@ static void json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+static const struct cleaner_result *cleaner;	/* --cleaner, once run */
+
 static int write_json(const char *path)
 {
 	const struct bench_matrix *mx;
@@ -1336,6 +1348,8 @@ static int write_json(const char *path)
 			}
 		}
 	}
+	if (cleaner)
+		cleaner_json(f, cleaner, &first);
 	fprintf(f, "\n]\n");
 	if (ferror(f) | fclose(f)) {
 		errmsg("%s: write error", path);
@@ -1492,7 +1506,15 @@ int main(int argc, char **argv)
 		}
 	}
 	restore_all();
+	/* One store per host: after the durable table's is detached. */
+	if (opts.cleaner && !interrupted()) {
+		cleaner = cleaner_run(&opts);
+		if (!cleaner->ran)
+			status = EXIT_RUN_FAILED;
+	}
 	print_tables(stdout);
+	if (cleaner)
+		cleaner_print(stdout, cleaner);
 	if (interrupted()) {
 		errmsg("interrupted by signal %d: the table is partial, no JSON written",
 		       interrupted());

@@ -65,6 +65,7 @@ struct bench_opts {
 	const char *store;		/* --store: device for the mq store */
 	const char *disk;		/* --disk: scratch device for raw-disk */
 	const char *redis_dir;		/* --redis-dir: redis-server's dir */
+	const char *cleaner;		/* --cleaner: device for the cleaner's run */
 	unsigned long latency_msgs;	/* one-in-flight samples; 0: none */
 	unsigned int batch;		/* ring mechanisms: messages per batch */
 	unsigned int ring_msgs;		/* ring mechanisms: messages a ring holds */
@@ -247,15 +248,32 @@ int store_flushes(uint64_t *flushes);
 /* nl.c: requests to the generic netlink family "mq" */
 struct store_info {
 	uint64_t size, flushes;
+	uint64_t moved_records, moved_bytes;
 	uint32_t segment_size, flush_ms;
 	bool have_flushes;
 };
+
+/* What cleaner.c measured. */
+struct cleaner_result {
+	bool ran;
+	const char *why;		/* !ran: the reason */
+	double rate_alone, rate_stuck;	/* msgs/s */
+	uint64_t store_bytes, written;	/* written: per run */
+	uint64_t moved_records, moved_bytes;
+	unsigned int msg_bytes;
+};
+
+const struct cleaner_result *cleaner_run(const struct bench_opts *opts);
+void cleaner_print(FILE *out, const struct cleaner_result *r);
+void cleaner_json(FILE *f, const struct cleaner_result *r, bool *first);
 
 const char *durability_name(uint32_t durability);
 int mqnl_queue_new(const struct mech_ctx *ctx, uint32_t durability,
 		   char *why, size_t len);
 int mqnl_queue_del(const char *name, char *why, size_t len);
 int mqnl_store(uint8_t cmd, const char *dev, char *why, size_t len);
+int mqnl_store_format(const char *dev, uint32_t seg_size, char *why,
+		      size_t len);
 int mqnl_store_info(struct store_info *si, char *why, size_t len);
 
 #endif /* MQBENCH_H */

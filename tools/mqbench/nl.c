@@ -304,6 +304,29 @@ int mqnl_store(uint8_t cmd, const char *dev, char *why, size_t len)
 	return request_run(&rq, why, len);
 }
 
+/**
+ * mqnl_store_format() - format @dev with segments of @seg_size bytes
+ * @dev: the block device (its contents are lost)
+ * @seg_size: a power of two, 1 to 64 MiB
+ * @why: what failed, on failure
+ * @len: its size
+ *
+ * Return: 0, or a negative errno.
+ */
+int mqnl_store_format(const char *dev, uint32_t seg_size, char *why,
+		      size_t len)
+{
+	struct request rq;
+
+	request_init(&rq, MQ_CMD_STORE_FORMAT);
+	snprintf(rq.what, sizeof(rq.what), "store format %s segment-size %u force",
+		 dev, seg_size);
+	if (!rq.build_err)
+		rq.build_err = nla_put_string(rq.msg, MQ_A_STORE_PATH, dev) ?:
+			nla_put_u32(rq.msg, MQ_A_STORE_SEGMENT_SIZE, seg_size);
+	return request_run(&rq, why, len);
+}
+
 static int store_info_reply(struct nlmsghdr *nlh, void *arg)
 {
 	static const struct nla_policy policy[MQ_A_MAX + 1] = {
@@ -314,6 +337,8 @@ static int store_info_reply(struct nlmsghdr *nlh, void *arg)
 		[MQ_SSTAT_SEGMENT_SIZE] = { .type = NLA_U32 },
 		[MQ_SSTAT_FLUSH_MS] = { .type = NLA_U32 },
 		[MQ_SSTAT_FLUSHES] = { .type = NLA_U64 },
+		[MQ_SSTAT_MOVED_RECORDS] = { .type = NLA_U64 },
+		[MQ_SSTAT_MOVED_BYTES] = { .type = NLA_U64 },
 	};
 	struct nlattr *tb[MQ_A_MAX + 1], *sb[MQ_SSTAT_MAX + 1];
 	struct store_info *si = arg;
@@ -334,6 +359,10 @@ static int store_info_reply(struct nlmsghdr *nlh, void *arg)
 		si->segment_size = nla_get_u32(sb[MQ_SSTAT_SEGMENT_SIZE]);
 	if (sb[MQ_SSTAT_FLUSH_MS])
 		si->flush_ms = nla_get_u32(sb[MQ_SSTAT_FLUSH_MS]);
+	if (sb[MQ_SSTAT_MOVED_RECORDS])
+		si->moved_records = nla_get_u64(sb[MQ_SSTAT_MOVED_RECORDS]);
+	if (sb[MQ_SSTAT_MOVED_BYTES])
+		si->moved_bytes = nla_get_u64(sb[MQ_SSTAT_MOVED_BYTES]);
 	si->have_flushes = sb[MQ_SSTAT_FLUSHES];
 	if (si->have_flushes)
 		si->flushes = nla_get_u64(sb[MQ_SSTAT_FLUSHES]);

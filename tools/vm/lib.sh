@@ -297,6 +297,16 @@ vm_build_initramfs() {
 			vm_log "warning: $f missing, not in the VM"
 		fi
 	done
+	# bench against a baseline: its module and its own mqbench (the ABI
+	# may differ), at /mq/base (tools/vm/bench-base.sh makes them).
+	if [[ -n ${VM_BENCH_BASE:-} ]]; then
+		for f in mq.ko mqbench; do
+			[[ -f $VM_BENCH_BASE/$f ]] || vm_die "VM_BENCH_BASE: $VM_BENCH_BASE/$f missing"
+		done
+		_vm_install "$VM_BENCH_BASE/mq.ko" /mq/base/mq.ko 0644
+		_vm_install "$VM_BENCH_BASE/mqbench" /mq/base/mqbench
+		bins+=("$VM_BENCH_BASE/mqbench")
+	fi
 	for f in "$VM_B"/tests/* "$VM_B"/examples/*; do
 		[[ -f $f && -x $f ]] || continue
 		t=${f#"$VM_B"/}

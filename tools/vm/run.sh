@@ -73,24 +73,27 @@ fi
 #   vda3  the rest ext4 (made here, fully initialised so no lazy init
 #                  runs during the benchmark), mounted by the guest's /init
 #                  on /mnt/bench: redis-aof's dir
+#   vda4  32 MiB   a small store for mqbench --cleaner
 # The image is sparse and made afresh for every run.
 bench_disk() {
-	local img=$1 bytes sectors p3=3147776
+	local img=$1 bytes sectors p3=3147776 p4size=65536 p3size
 	PATH=$PATH:/usr/sbin:/sbin
 	rm -f "$img"
 	truncate -s "${VM_DISK_SIZE:-3G}" "$img"
 	bytes=$(stat -c %s "$img")
 	sectors=$((bytes / 512))
-	((sectors - p3 >= 1048576)) || vm_die "VM_DISK_SIZE=${VM_DISK_SIZE:-3G}: the bench disk needs at least 2 GiB"
+	p3size=$((sectors - p3 - p4size))
+	((p3size >= 1048576)) || vm_die "VM_DISK_SIZE=${VM_DISK_SIZE:-3G}: the bench disk needs at least 2 GiB"
 	sfdisk --quiet "$img" <<-EOF || vm_die "sfdisk $img failed"
 		label: dos
 		start=2048, size=2097152, type=83
 		start=2099200, size=1048576, type=83
-		start=$p3, size=$((sectors - p3)), type=83
+		start=$p3, size=$p3size, type=83
+		start=$((p3 + p3size)), size=$p4size, type=83
 	EOF
 	mke2fs -q -F -t ext4 -b 4096 -m 0 -L mqbench \
 		-E "offset=$((p3 * 512)),lazy_itable_init=0,lazy_journal_init=0" \
-		"$img" "$(((sectors - p3) / 8))" || vm_die "mke2fs on $img failed"
+		"$img" "$((p3size / 8))" || vm_die "mke2fs on $img failed"
 }
 
 if [[ $mode == bench ]]; then
@@ -110,7 +113,7 @@ if [[ -z $disk && $mode == bench ]]; then
 	disk=$(vm_state_dir "$mode")/disk.img
 	mkdir -p "${disk%/*}"
 	bench_disk "$disk"
-	args="--store /dev/vda1 --disk /dev/vda2 --redis-dir /mnt/bench $args"
+	args="--store /dev/vda1 --disk /dev/vda2 --redis-dir /mnt/bench --cleaner /dev/vda4 $args"
 	VM_APPEND="mqvm.benchfs=/dev/vda3${VM_APPEND:+ $VM_APPEND}"
 elif [[ -z $disk ]]; then
 	disk=$(vm_state_dir "$mode")/disk.img
@@ -145,6 +148,14 @@ fi
 
 case $mode in
 bench)
+	if [[ -n ${VM_BENCH_BASE:-} ]]; then
+		if vm_fetch "$mode" bench-base.json "$VM_B/bench-base.json"; then
+			vm_log "bench: the baseline's results in $VM_B/bench-base.json"
+		else
+			vm_log "bench: FAIL: no bench-base.json came back from the guest"
+			ok=0
+		fi
+	fi
 	if vm_fetch "$mode" bench.json "$VM_B/bench.json"; then
 		vm_log "bench: results in $VM_B/bench.json"
 	elif ((ok)); then
