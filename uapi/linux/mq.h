@@ -235,9 +235,10 @@
  * deleted, with the queue's description; MQ_CMD_STORE_ATTACH,
  * MQ_CMD_STORE_DETACH and MQ_CMD_STORE_GET (the store's state changed,
  * e.g. degraded by an I/O error) with the store's description. Joining
- * it needs CAP_NET_ADMIN (EPERM otherwise): events tell every queue's
- * name, owner, limits and traffic, and the store's device, which a user
- * may not otherwise see.
+ * it needs CAP_NET_ADMIN (EPERM otherwise): it is a live feed of every
+ * queue's creation, change and deletion on the host, as it happens,
+ * which is the administrator's to follow (QUEUE_GET and STORE_GET, which
+ * a user asks for, stay open to all).
  *
  * Errors come back as netlink errors with an extended ACK message (and the
  * offending attribute where there is one), for example:

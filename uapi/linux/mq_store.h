@@ -180,8 +180,8 @@ enum {
 /*
  * Record flags. MQ_REC_F_MOVED: a copy of a message still queued, written
  * by the cleaner so that the segment of the original can be given back;
- * it may follow records of higher offsets of its queue, and the first
- * copy found of an offset is as good as any other.
+ * it may follow records of higher offsets of its queue. Every copy of an
+ * offset holds the same message; recovery keeps the newest one found.
  */
 #define MQ_REC_F_MOVED		0x1
 
