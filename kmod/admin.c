@@ -209,6 +209,7 @@ struct mq_queue *mq_queue_create(const char *name,
 		}
 	}
 	mq_queue_publish(q);
+	mq_event_queue(q, MQ_QUEUE_EV_NEW);
 	mutex_unlock(&mq_reg_lock);
 	return q;
 
@@ -260,8 +261,10 @@ int mq_queue_delete(struct mq_queue *q)
 			if (!cat)
 				err = -ENOMEM;
 		}
-		if (!err)
+		if (!err) {
 			__mq_queue_delete(q, true, cat);
+			mq_event_queue(q, MQ_QUEUE_EV_DEL);
+		}
 	}
 	mutex_unlock(&mq_reg_lock);
 	return err;
@@ -380,6 +383,8 @@ int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
 		      0;
 		cat = NULL;
 	}
+	/* Made (whatever failed after): announced, in order. */
+	mq_event_queue(q, MQ_QUEUE_EV_SET);
 out:
 	mutex_unlock(&mq_reg_lock);
 	if (cat)

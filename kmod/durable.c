@@ -968,11 +968,12 @@ static int __mq_queue_store_attach(const char *path, u32 flush_ms,
 	/* Save the positions found and give back what they free. */
 	if (__mq_queue_store_reclaim(s))
 		pr_warn("%s: cannot write the catalog after recovery\n", path);
+	/* Under the lock: before a detach that follows can say so. */
+	mq_event_store(s, MQ_STORE_EV_ATTACHED);
 	mutex_unlock(&mq_reg_lock);
 	mq_store_stats(s, &st);
 	pr_info("%s: attached, %d queues, %llu messages recovered%s\n", path,
 		n, st.recovered_msgs, st.clean ? "" : " after an unclean stop");
-	mq_event_store(s, MQ_STORE_EV_ATTACHED);
 	mq_restore_free(&restored);
 	return 0;
 
@@ -1090,8 +1091,8 @@ int mq_queue_store_detach(bool force, struct netlink_ext_ack *extack)
 	list_for_each_entry_safe(q, tmp, &mq_store_queues, store_node)
 		__mq_queue_delete(q, false, NULL);
 	mq_store_cur_set(NULL);
-	mutex_unlock(&mq_reg_lock);
 	mq_event_store(s, MQ_STORE_EV_DETACHED);
+	mutex_unlock(&mq_reg_lock);
 	/* Room made ahead of need for this store: no longer. */
 	cancel_work_sync(&mq_clean_work);
 	mq_store_close(s, clean);

@@ -132,8 +132,15 @@ static int mq_nl_fill_queue(struct sk_buff *skb, struct mq_queue *q, u8 cmd,
 	return 0;
 }
 
-static void mq_nl_notify(struct mq_queue *q, u8 cmd)
+/* Tell the events group about a queue; under mq_reg_lock (the core's). */
+static void mq_nl_queue_event(struct mq_queue *q, enum mq_queue_event ev)
 {
+	static const u8 cmds[] = {
+		[MQ_QUEUE_EV_NEW] = MQ_CMD_QUEUE_NEW,
+		[MQ_QUEUE_EV_SET] = MQ_CMD_QUEUE_SET,
+		[MQ_QUEUE_EV_DEL] = MQ_CMD_QUEUE_DEL,
+	};
+	u8 cmd = cmds[ev];
 	struct sk_buff *skb;
 
 	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
@@ -238,8 +245,7 @@ static int mq_nl_queue_new(struct sk_buff *skb, struct genl_info *info)
 			info->extack->bad_attr = name;
 		return PTR_ERR(q);
 	}
-	mq_nl_notify(q, MQ_CMD_QUEUE_NEW);
-	mq_queue_put(q);
+	mq_queue_put(q);	/* the core announced it */
 	return 0;
 }
 
@@ -255,8 +261,6 @@ static int mq_nl_queue_del(struct sk_buff *skb, struct genl_info *info)
 		GENL_SET_ERR_MSG(info, "no memory for the store's catalog; nothing changed");
 	else if (err)
 		GENL_SET_ERR_MSG(info, "no such queue");
-	else
-		mq_nl_notify(q, MQ_CMD_QUEUE_DEL);
 	mq_queue_put(q);
 	return err;
 }
@@ -279,8 +283,6 @@ static int mq_nl_queue_set(struct sk_buff *skb, struct genl_info *info)
 	if (IS_ERR(q))
 		return PTR_ERR(q);
 	err = mq_queue_set(q, &p, info->extack, &applied);
-	if (applied)
-		mq_nl_notify(q, MQ_CMD_QUEUE_SET);
 	mq_queue_put(q);
 	return err;
 }
@@ -409,6 +411,7 @@ static void mq_nl_store_event(struct mq_store *s, enum mq_store_event ev)
 }
 
 const struct mq_event_ops mq_nl_events = {
+	.queue = mq_nl_queue_event,
 	.store = mq_nl_store_event,
 };
 

@@ -49,6 +49,22 @@ void mq_events_set(const struct mq_event_ops *ops)
 }
 
 /**
+ * mq_event_queue - tell the listener, if any, of a queue event
+ * @q: the queue
+ * @ev: what happened
+ *
+ * Under mq_reg_lock: events go out in the order of the changes. May sleep.
+ */
+void mq_event_queue(struct mq_queue *q, enum mq_queue_event ev)
+{
+	lockdep_assert_held(&mq_reg_lock);
+	down_read(&mq_events_sem);
+	if (mq_events)
+		mq_events->queue(q, ev);
+	up_read(&mq_events_sem);
+}
+
+/**
  * mq_event_store - tell the listener, if any, of a store event
  * @s: the store
  * @ev: what happened

@@ -29,15 +29,27 @@ enum mq_store_event {
 	MQ_STORE_EV_CHANGED,	/* its state changed: degraded by an error */
 };
 
+/* What happened to a queue, for mq_event_ops.queue. */
+enum mq_queue_event {
+	MQ_QUEUE_EV_NEW,
+	MQ_QUEUE_EV_SET,	/* limits, access or durability changed */
+	MQ_QUEUE_EV_DEL,
+};
+
 /**
  * struct mq_event_ops - where the core tells what happened, for listeners
- * @store: the store was attached, detached or changed state; may sleep
+ * @queue: a queue was created, changed or deleted; under mq_reg_lock, so
+ *	listeners hear of changes in the order they were made; may sleep
+ * @store: the store was attached, detached (both under mq_reg_lock) or
+ *	changed state (an I/O error: from the commit); may sleep
  */
 struct mq_event_ops {
+	void (*queue)(struct mq_queue *q, enum mq_queue_event ev);
 	void (*store)(struct mq_store *s, enum mq_store_event ev);
 };
 
 void mq_events_set(const struct mq_event_ops *ops);
+void mq_event_queue(struct mq_queue *q, enum mq_queue_event ev);
 void mq_event_store(struct mq_store *s, enum mq_store_event ev);
 
 void mq_registry_init(unsigned int max_queues,

@@ -7,6 +7,8 @@
 #include <sys/sysmacros.h>
 #include <sys/time.h>
 
+#include <pthread.h>
+
 #include "mqtest.h"
 #include "kselftest_harness.h"
 
@@ -434,6 +436,86 @@ TEST_F(nl, events_announce_new_set_del)
 	}
 	EXPECT_EQ(3, got);
 	nl_socket_free(mon);
+}
+
+/* Racing creates and deletes of one name: their events alternate. */
+struct race {
+	const char *name;
+	int n;
+};
+
+static void *race_fn(void *arg)
+{
+	struct race *r = arg;
+	struct mqt_nl nl;
+
+	if (mqt_nl_open(&nl))
+		return NULL;
+	for (int i = 0; i < r->n; i++) {
+		mqt_add(&nl, r->name, NULL, NULL);
+		mqt_del(&nl, r->name);
+	}
+	mqt_nl_close(&nl);
+	return NULL;
+}
+
+struct order {
+	const char *name;
+	int last;		/* the last cmd seen for the name, or 0 */
+	int seen, bad;
+};
+
+static int order_cb(struct nl_msg *msg, void *arg)
+{
+	struct order *o = arg;
+	struct nlattr *tb[MQ_A_MAX + 1];
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, MQ_A_MAX, NULL) ||
+	    !tb[MQ_A_QUEUE_NAME] ||
+	    strcmp(nla_get_string(tb[MQ_A_QUEUE_NAME]), o->name))
+		return NL_SKIP;
+	/* NEW after DEL (or first), DEL after NEW: never two in a row. */
+	if (gh->cmd == o->last ||
+	    (gh->cmd == MQ_CMD_QUEUE_DEL && o->last != MQ_CMD_QUEUE_NEW))
+		o->bad++;
+	o->last = gh->cmd;
+	o->seen++;
+	return NL_OK;
+}
+
+TEST_F(nl, events_come_in_the_order_of_the_changes)
+{
+	struct timeval tv = { .tv_usec = 500000 };
+	struct race r = { .name = self->name, .n = 150 };
+	struct order o = { .name = self->name };
+	struct nl_sock *mon = nl_socket_alloc();
+	int grp, err, rcvbuf = 1 << 24;
+	pthread_t t[2];
+
+	ASSERT_EQ(0, genl_connect(mon));
+	nl_socket_disable_seq_check(mon);
+	grp = genl_ctrl_resolve_grp(mon, MQ_GENL_NAME, MQ_GENL_MCGRP_EVENTS);
+	ASSERT_LE(0, grp);
+	ASSERT_EQ(0, nl_socket_add_membership(mon, grp));
+	/* Root may pass rmem_max: no event may be dropped. */
+	ASSERT_EQ(0, setsockopt(nl_socket_get_fd(mon), SOL_SOCKET,
+				SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)));
+	setsockopt(nl_socket_get_fd(mon), SOL_SOCKET, SO_RCVTIMEO, &tv,
+		   sizeof(tv));
+	nl_socket_modify_cb(mon, NL_CB_VALID, NL_CB_CUSTOM, order_cb, &o);
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, race_fn, &r));
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	/* Read until quiet; an overrun (ENOBUFS) would lose events. */
+	while ((err = nl_recvmsgs_default(mon)) >= 0)
+		;
+	nl_socket_free(mon);
+	EXPECT_NE(-NLE_NOMEM, err) TH_LOG("the events overran the socket");
+	EXPECT_LT(0, o.seen);
+	EXPECT_EQ(0, o.bad) TH_LOG("%d of %d events out of order", o.bad, o.seen);
+	EXPECT_EQ(MQ_CMD_QUEUE_DEL, o.last);
 }
 
 TEST_HARNESS_MAIN
