@@ -343,6 +343,12 @@ static void mq_ring_start(struct mq_ring *r)
 	struct mq_queue *q = r->q;
 
 	r->started = true;
+	/*
+	 * Not through mq_queue_open(): the queue fd this comes from is open
+	 * (counted) for the whole ioctl, so a detach is refused meanwhile,
+	 * and the ring fd then keeps it so.
+	 */
+	WARN_ON_ONCE(!atomic_read(&q->open_fds));
 	atomic_inc(&q->open_fds);
 	if (r->rx.npages) {
 		spin_lock(&r->rq->lock);
@@ -911,10 +917,11 @@ static int mq_tx_submit(struct mq_ring *r, bool wait, struct mq_ring_enter *e)
 				iov_iter_kvec(&from, ITER_SOURCE, &kv, 1,
 					      d[i].len);
 				ret = mq_queue_send(q, &from, false, &lend);
-				if (ret == -ERESTARTSYS)
-					ret = -EINTR;
 				again = ret >= 0;
 			}
+			/* A signal while making room in the store, or waiting. */
+			if (ret == -ERESTARTSYS)
+				ret = -EINTR;
 			if (ret == -EMSGSIZE) {
 				/* max-msg was lowered under us */
 				nbad++;
