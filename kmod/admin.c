@@ -313,7 +313,8 @@ int mq_queue_set(struct mq_queue *q, const struct mq_queue_params *p,
 	gid = q->gid;
 	dur = q->durability;
 	/* A read in flight may yet give its message back. */
-	depth = q->depth_msgs + q->blocked_writers + !list_empty(&q->reading);
+	depth = q->depth_msgs + q->blocked_writers + !list_empty(&q->reading) +
+		!!atomic_read(&q->reading_mem);
 	spin_unlock(&q->lock);
 	mq_params_apply_limits(&lim, p);
 	err = mq_limits_check(&lim, extack);

@@ -577,7 +577,8 @@ static void mq_dur_unprepare(void *prepared)
 static bool mq_queue_busy(const struct mq_queue *q)
 {
 	lockdep_assert_held(&q->lock);
-	return q->depth_msgs || q->blocked_writers || !list_empty(&q->reading);
+	return q->depth_msgs || q->blocked_writers || !list_empty(&q->reading) ||
+	       atomic_read(&q->reading_mem);
 }
 
 /* Put a queue into the attached store and save the catalog; mq_reg_lock. */

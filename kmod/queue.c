@@ -255,6 +255,13 @@ static void mq_take(struct mq_queue *q, struct mq_msg *m,
 	lockdep_assert_held(&q->lock);
 	before = q->store ? mq_queue_consumed(q) : 0;
 	mq_unlink(q, m);
+	if (rd && !q->store) {
+		/* Counted only: the queue cannot become durable meanwhile. */
+		rd->offset = m->offset;
+		rd->counted = true;
+		atomic_inc(&q->reading_mem);
+		return;
+	}
 	if (rd) {
 		rd->offset = m->offset;
 		rd->lpos = m->lpos;
@@ -275,6 +282,11 @@ static void mq_read_done(struct mq_queue *q, struct mq_reading *rd)
 	u64 before;
 
 	lockdep_assert_held(&q->lock);
+	if (rd->counted) {
+		rd->counted = false;
+		atomic_dec(&q->reading_mem);
+		return;
+	}
 	if (list_empty(&rd->node))
 		return;
 	before = mq_queue_consumed(q);
@@ -286,6 +298,12 @@ static void mq_read_done(struct mq_queue *q, struct mq_reading *rd)
 /* A read(2) delivered its message: mq_read_done() from outside the lock. */
 static void mq_read_end(struct mq_queue *q, struct mq_reading *rd)
 {
+	/* A memory queue's: nothing waits for its position. */
+	if (rd->counted) {
+		rd->counted = false;
+		atomic_dec(&q->reading_mem);
+		return;
+	}
 	/* Once the reader runs, only it adds or removes rd: lockless test. */
 	if (list_empty(&rd->node))
 		return;
@@ -726,6 +744,7 @@ ssize_t mq_queue_read(struct mq_queue *q, struct iov_iter *to, bool nonblock,
 	int err;
 
 	INIT_LIST_HEAD(&w.rd.node);
+	w.rd.counted = false;
 again:
 	err = 0;
 	spin_lock(&q->lock);

@@ -100,6 +100,11 @@ struct mq_queue {
 	u64 created_ns;
 	u64 redelivered;		/* queued messages flagged so */
 	struct list_head reading;	/* struct mq_reading: reads in flight */
+	/*
+	 * A memory queue's reads in flight, only counted (no position waits
+	 * for them): ended without the lock (mq_read_end()).
+	 */
+	atomic_t reading_mem;
 	u64 delivered_hi;		/* above every offset delivered */
 
 	/*
@@ -128,6 +133,7 @@ struct mq_reading {
 	struct list_head node;		/* in q->reading, or empty */
 	u64 offset;
 	u64 lpos;
+	bool counted;			/* memory queue: in q->reading_mem */
 };
 
 u64 mq_queue_consumed(struct mq_queue *q);
