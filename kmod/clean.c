@@ -20,6 +20,7 @@
 #include "clean.h"
 #include "registry.h"
 
+#define MQ_CLEAN_WALK	4096	/* messages counted per queue, at most */
 #define MQ_CLEAN_BATCH	64	/* messages copied per commit */
 
 struct mq_move {
@@ -68,8 +69,11 @@ static struct mq_msg *mq_clean_find(struct mq_queue *q, u64 offset, u64 lpos)
  * @k: the segment
  *
  * Under mq_reg_lock, which guards @queues. Past half the segment the
- * count stops. Return: live bytes, or -EBUSY if a read in flight holds a
- * record there (it will be done soon).
+ * count stops, and so it does past MQ_CLEAN_WALK messages of a queue
+ * (each step holds the queue's lock): so many small messages still live
+ * are a segment the cleaner leaves alone.
+ * Return: live bytes, or -EBUSY if a read in flight holds a record there
+ * (it will be done soon), or -E2BIG.
  */
 s64 mq_clean_live(struct mq_store *s, struct list_head *queues, u64 k)
 {
@@ -77,6 +81,7 @@ s64 mq_clean_live(struct mq_store *s, struct list_head *queues, u64 k)
 	struct mq_queue *q;
 	struct mq_msg *m;
 	s64 live = 0;
+	int n;
 
 	lockdep_assert_held(&mq_reg_lock);
 	list_for_each_entry(q, queues, store_node) {
@@ -84,11 +89,16 @@ s64 mq_clean_live(struct mq_store *s, struct list_head *queues, u64 k)
 		list_for_each_entry(rd, &q->reading, node)
 			if (mq_store_seg(s, rd->lpos) == k)
 				live = -EBUSY;
+		n = 0;
 		list_for_each_entry(m, &q->by_lpos, lnode) {
 			/* Past half the segment the answer is known. */
 			if (live < 0 || live > mq_store_seg_size(s) / 2 ||
 			    mq_store_seg(s, m->lpos) != k)
 				break;
+			if (++n > MQ_CLEAN_WALK) {
+				live = -E2BIG;
+				break;
+			}
 			live += mq_store_rec_end(m->lpos, m->len) - m->lpos;
 		}
 		spin_unlock(&q->lock);
@@ -114,6 +124,7 @@ static int mq_clean_move(struct mq_store *s, struct mq_queue *q,
 	int i, moved = 0, err = 0;
 	u64 end;
 
+	lockdep_assert_held(&mq_reg_lock);
 	for (i = 0; i < n && !err; i++) {
 		u32 pcrc;
 
@@ -121,8 +132,11 @@ static int mq_clean_move(struct mq_store *s, struct mq_queue *q,
 			kvfree(buf);
 			buf_len = mv[i].len;
 			buf = kvmalloc(buf_len, GFP_KERNEL);
-			if (!buf)
-				return -ENOMEM;
+			if (!buf) {
+				/* Still commit and switch what was copied. */
+				err = -ENOMEM;
+				break;
+			}
 		}
 		err = mq_store_read_rec(s, mv[i].lpos, mv[i].len, q->serial,
 					mv[i].offset, buf);

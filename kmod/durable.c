@@ -243,8 +243,9 @@ static int mq_msg_load(struct mq_queue *q, struct mq_store *s,
 
 /*
  * The offset below which a durable queue's messages are on stable
- * storage; under q->lock. A queue's records are logged in offset order,
- * so if the newest is durable, all are; otherwise the walk goes on from
+ * storage; under q->lock. A queue's messages are logged in offset order,
+ * and a cleaner's copy becomes a message's record only once durable, so
+ * if the newest is durable, all are; otherwise the walk goes on from
  * where the last one stopped, a bounded step at a time (anyone with an
  * fd may ask), and the answer may lag behind, never run ahead.
  */
@@ -431,16 +432,15 @@ static int __mq_queue_store_reclaim(struct mq_store *s)
  * does not move costs its own bytes, copied once per lap of the log.
  * That is done only while it frees more than it copies: an oldest
  * segment more than half live is a store that is simply full.
+ *
+ * mq_store_make_room(), in the cleaner's work item: give back the
+ * segments no queue needs; then, while free segments are short, move the
+ * oldest one's live messages forward and give it back too, as long as it
+ * is at most half live. Moving is best effort: what it cannot do (a
+ * damaged record, no memory) leaves the segment where it is. Under
+ * mq_reg_lock. Return: 0, or -EIO (the catalog could not be written).
  */
-/*
- * Give back the segments no queue needs; then, while free segments are
- * short, move the oldest one's live messages forward and give it back
- * too, as long as it is at most half live. Moving is best effort: what
- * it cannot do (a damaged record, no memory) leaves the segment where it
- * is. Under mq_reg_lock. Return: 0, or the error of giving space back
- * (-EIO: the catalog could not be written; -EINTR: killed).
- */
-static int mq_store_make_room(struct mq_store *s, bool killable)
+static int mq_store_make_room(struct mq_store *s)
 {
 	u32 rounds = 0;
 	s64 live;
@@ -460,11 +460,11 @@ static int mq_store_make_room(struct mq_store *s, bool killable)
 			break;
 		/* Its originals are read back from the device: on it first. */
 		if (mq_store_durable(s) < (k + 1) * mq_store_seg_size(s)) {
-			err = mq_store_commit_all(s, killable);
+			err = mq_store_commit_all(s, false);
 			if (err)
 				break;
 		}
-		err = mq_clean_seg(s, &mq_store_queues, k, killable);
+		err = mq_clean_seg(s, &mq_store_queues, k, false);
 		if (err == -EINTR || err == -EIO)
 			break;
 		if (err)
@@ -477,45 +477,78 @@ static int mq_store_make_room(struct mq_store *s, bool killable)
 	return err;
 }
 
+/*
+ * The cleaner runs in a work item, never in a writer: it reads records
+ * back and commits, holding the registry lock, and no unprivileged call
+ * may hold that across I/O. Each kick takes a ticket; a run records the
+ * newest ticket it started after, so a writer knows when a run that saw
+ * its need is over.
+ */
+static atomic_t mq_clean_kicks;
+static atomic_t mq_clean_done;
+static DECLARE_WAIT_QUEUE_HEAD(mq_clean_wq);
+
+static void mq_clean_fn(struct work_struct *work)
+{
+	int ticket = atomic_read(&mq_clean_kicks);
+	struct mq_store *s;
+
+	mutex_lock(&mq_reg_lock);
+	s = mq_store_cur;
+	if (s && !mq_store_failed(s) && mq_store_make_room(s))
+		pr_warn_ratelimited("%s: could not give log space back\n",
+				    mq_store_path(s));
+	mutex_unlock(&mq_reg_lock);
+	atomic_set(&mq_clean_done, ticket);
+	wake_up_all(&mq_clean_wq);
+}
+
+static DECLARE_WORK(mq_clean_work, mq_clean_fn);
+
+/* Ask for a run; may be called in atomic context. Return: the ticket. */
+static int mq_clean_kick(void)
+{
+	int ticket = atomic_inc_return(&mq_clean_kicks);
+
+	/* It waits for the device, holding the registry lock. */
+	queue_work(system_long_wq, &mq_clean_work);
+	return ticket;
+}
+
+/* The store's word that free segments run short: under its spinlock. */
+static void mq_store_low_space(struct mq_store *s)
+{
+	mq_clean_kick();
+}
+
 /**
  * mq_queue_store_reclaim - make log space for a writer that found none
  * @s: the store
+ *
+ * Gives back what no queue needs; if that is not enough, waits for the
+ * cleaner to copy live messages forward (killably: the device may have
+ * stopped).
  *
  * Return: 0 (try again), -EIO, or -EINTR if the caller was killed
  * meanwhile.
  */
 static int mq_queue_store_reclaim(struct mq_store *s)
 {
-	int err = -EIO;
+	int ticket, err = -EIO;
 
 	/* Behind a catalog write on a device that may have stopped. */
 	if (mutex_lock_killable(&mq_reg_lock))
 		return -EINTR;
 	if (mq_store_cur == s)
-		err = mq_store_make_room(s, true);
+		err = __mq_queue_store_reclaim(s);
 	mutex_unlock(&mq_reg_lock);
-	return err;
-}
-
-/* Making room ahead of need, so that writers rarely meet a full log. */
-static void mq_clean_fn(struct work_struct *work)
-{
-	struct mq_store *s;
-
-	mutex_lock(&mq_reg_lock);
-	s = mq_store_cur;
-	if (s && !mq_store_failed(s) && mq_store_make_room(s, false))
-		pr_warn_ratelimited("%s: could not give log space back\n", mq_store_path(s));
-	mutex_unlock(&mq_reg_lock);
-}
-
-static DECLARE_WORK(mq_clean_work, mq_clean_fn);
-
-/* The store's word that free segments run short: under its spinlock. */
-static void mq_store_low_space(struct mq_store *s)
-{
-	/* It waits for the device, holding the registry lock. */
-	queue_work(system_long_wq, &mq_clean_work);
+	if (err || mq_store_free_segs(s) >= mq_store_low_water(s))
+		return err;
+	ticket = mq_clean_kick();
+	if (wait_event_killable(mq_clean_wq,
+				atomic_read(&mq_clean_done) - ticket >= 0))
+		return -EINTR;
+	return 0;
 }
 
 /* Can the attached store take a durable queue with @lim? mq_reg_lock. */
@@ -711,6 +744,7 @@ struct mq_restore {
 	u64 lease;
 	u64 cat_tail;			/* the tail when the catalog was saved */
 	u64 lost;			/* offsets missing (see attach) */
+	struct mq_msg *moved_hint;	/* mq_queue_restore_moved()'s */
 };
 
 /* What recovery's records are applied to. */
@@ -787,7 +821,8 @@ static int mq_restore_rec(void *arg, const struct mq_store_rec *rec)
 		if (rec->flags & MQ_REC_F_MOVED)
 			/* Behind newer ones: a copy, or all that is left. */
 			err = mq_queue_restore_moved(r->q, off, rec->tstamp_ns,
-						     rec->lpos, rec->len);
+						     rec->lpos, rec->len,
+						     &r->moved_hint);
 		else if (off >= r->next)
 			err = mq_queue_restore_msg(r->q, off, rec->tstamp_ns,
 						   rec->lpos, rec->len);
@@ -800,6 +835,7 @@ static int mq_restore_rec(void *arg, const struct mq_store_rec *rec)
 	case MQ_REC_POS:
 		if (off > r->head) {
 			r->head = off;
+			r->moved_hint = NULL;	/* it may be dropped */
 			mq_queue_restore_head(r->q, off);
 			if (r->next < off)
 				r->next = off;
@@ -1096,6 +1132,9 @@ int mq_queue_store_detach(bool force, struct netlink_ext_ack *extack)
 	mutex_unlock(&mq_reg_lock);
 	/* Room made ahead of need for this store: no longer. */
 	cancel_work_sync(&mq_clean_work);
+	/* A writer waiting for a run cancelled here finds its queue gone. */
+	atomic_set(&mq_clean_done, atomic_read(&mq_clean_kicks));
+	wake_up_all(&mq_clean_wq);
 	mq_store_close(s, clean);
 	return 0;
 }

@@ -393,6 +393,7 @@ static void mq_fail_oversize_writers(struct mq_queue *q, struct mq_wake *wake)
 {
 	struct mq_waiter *w, *tmp;
 
+	lockdep_assert_held(&q->lock);
 	list_for_each_entry_safe(w, tmp, &q->writers, node)
 		if (w->len > q->lim.max_msg)
 			mq_waiter_complete(q, w, -EMSGSIZE, wake);
@@ -403,6 +404,7 @@ static void mq_fail_waiters(struct mq_queue *q, struct mq_wake *wake)
 {
 	struct mq_waiter *w, *tmp;
 
+	lockdep_assert_held(&q->lock);
 	list_for_each_entry_safe(w, tmp, &q->readers, node)
 		mq_waiter_complete(q, w, -EIDRM, wake);
 	list_for_each_entry_safe(w, tmp, &q->writers, node)
@@ -420,6 +422,7 @@ static int mq_sleep(struct mq_queue *q, struct mq_waiter *w,
 {
 	struct mq_wake wake = { 0 };
 
+	lockdep_assert_held(&q->lock);
 	w->task = current;
 	w->count = count;
 	w->err = 0;
@@ -670,7 +673,6 @@ out:
 	return len;
 }
 
-/* Put back a message whose copy to the reader failed; under q->lock. */
 /**
  * mq_queue_by_lpos_insert - put a message where its log position goes
  * in q->by_lpos
@@ -685,6 +687,17 @@ void mq_queue_by_lpos_insert(struct mq_queue *q, struct mq_msg *m,
 	struct mq_msg *pos;
 
 	lockdep_assert_held(&q->lock);
+	/* A message given back may have a cleaner's copy: the nearer end. */
+	if (!newest && !list_empty(&q->by_lpos)) {
+		struct mq_msg *first = list_first_entry(&q->by_lpos,
+							struct mq_msg, lnode);
+		struct mq_msg *last = list_last_entry(&q->by_lpos,
+						      struct mq_msg, lnode);
+
+		newest = m->lpos >= last->lpos ||
+			 (m->lpos > first->lpos &&
+			  m->lpos - first->lpos > last->lpos - m->lpos);
+	}
 	if (newest) {
 		list_for_each_entry_reverse(pos, &q->by_lpos, lnode)
 			if (pos->lpos < m->lpos)
@@ -698,6 +711,7 @@ void mq_queue_by_lpos_insert(struct mq_queue *q, struct mq_msg *m,
 	list_add_tail(&m->lnode, &pos->lnode);
 }
 
+/* Put back a message whose copy to the reader failed; under q->lock. */
 static void mq_msg_unread(struct mq_queue *q, struct mq_msg *m)
 {
 	struct mq_msg *pos;
@@ -1106,6 +1120,8 @@ int mq_queue_restore_msg(struct mq_queue *q, u64 offset, u64 tstamp,
 	m->flags = 0;
 	/* No one else sees the queue yet: the lock is for the rules. */
 	spin_lock(&q->lock);
+	/* Not bound yet: mq_append() leaves by_lpos to this. */
+	WARN_ON_ONCE(q->store);
 	q->tail = offset;
 	mq_append(q, m);
 	list_add_tail(&m->lnode, &q->by_lpos);	/* found in log order */
@@ -1120,6 +1136,9 @@ int mq_queue_restore_msg(struct mq_queue *q, u64 offset, u64 tstamp,
  * @tstamp: when it was written
  * @lpos: the copy's log position, above every one restored before
  * @len: its length
+ * @hint: where the last one went, or NULL; updated. The cleaner copies a
+ *	queue's messages in offset order, so the next one goes after it.
+ *	The caller clears it when restored messages go (a position).
  *
  * A copy of a message restored already (its original is still in the
  * log) moves it to the copy's position, the newest; otherwise the message
@@ -1128,7 +1147,7 @@ int mq_queue_restore_msg(struct mq_queue *q, u64 offset, u64 tstamp,
  * Return: 1 if a message was added, 0 if it was there, or -ENOMEM.
  */
 int mq_queue_restore_moved(struct mq_queue *q, u64 offset, u64 tstamp,
-			   u64 lpos, u32 len)
+			   u64 lpos, u32 len, struct mq_msg **hint)
 {
 	struct mq_msg *m = mq_msg_alloc(q->memcg, 0, false), *pos;
 	int added = 0;
@@ -1136,10 +1155,13 @@ int mq_queue_restore_moved(struct mq_queue *q, u64 offset, u64 tstamp,
 	if (!m)
 		return -ENOMEM;
 	spin_lock(&q->lock);
-	list_for_each_entry(pos, &q->msgs, node) {
+	pos = *hint && (*hint)->offset <= offset ? *hint :
+	      list_first_entry(&q->msgs, struct mq_msg, node);
+	list_for_each_entry_from(pos, &q->msgs, node) {
 		if (pos->offset == offset) {
 			pos->lpos = lpos;
 			list_move_tail(&pos->lnode, &q->by_lpos);
+			*hint = pos;
 			goto out;
 		}
 		if (pos->offset > offset)
@@ -1158,6 +1180,7 @@ int mq_queue_restore_moved(struct mq_queue *q, u64 offset, u64 tstamp,
 	q->msgs_in++;
 	q->bytes_in += len;
 	q->tail = max(q->tail, offset + 1);
+	*hint = m;
 	m = NULL;
 	added = 1;
 out:

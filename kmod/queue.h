@@ -199,7 +199,8 @@ struct mq_queue_observer {
  * The core defines this and the durable binding (durable.c) implements
  * it; main.c hands it to mq_queue_init(). A queue is durable while
  * q->store is set, and the core calls these only then (the lifecycle ops
- * but @check, @prepare and @bind only for such a queue). The core never
+ * but @check, @prepare, @bind and @set_durability only for such a queue:
+ * those also for one about to become durable). The core never
  * looks inside a store: the handle is the binding's.
  *
  * Under q->lock:
@@ -232,7 +233,8 @@ struct mq_queue_observer {
  * Lifecycle, under mq_reg_lock:
  * @check: may @q (NULL: a new queue) be, or stay, durable with @lim?
  * @prepare: memory for the catalog that a change of @q (durable, or
- *	becoming so) will write, taken before anything changes; NULL: none
+ *	becoming so) will write, taken before anything changes; NULL: no
+ *	memory (the change fails with -ENOMEM)
  * @unprepare: free what @prepare returned, unused
  * @bind: make @q durable in the attached store; consumes @prepared
  * @unbind: @q is being deleted (@forget: out of the catalog too; not at
@@ -342,7 +344,7 @@ void mq_queue_kill(struct mq_queue *q);
 int mq_queue_restore_msg(struct mq_queue *q, u64 offset, u64 tstamp,
 			 u64 lpos, u32 len);
 int mq_queue_restore_moved(struct mq_queue *q, u64 offset, u64 tstamp,
-			   u64 lpos, u32 len);
+			   u64 lpos, u32 len, struct mq_msg **hint);
 void mq_queue_by_lpos_insert(struct mq_queue *q, struct mq_msg *m,
 			     bool newest);
 void mq_queue_restore_head(struct mq_queue *q, u64 head);

@@ -15,10 +15,12 @@
 /*
  * mq_reg_lock serialises every change: creation (names are unique under
  * it), deletion, limits, and the store's attach, detach and catalog
- * writes, so it is held across the store's I/O. Nothing a user without
- * CAP_NET_ADMIN can ask for waits for it: lookups walk the registry under
- * RCU, open(2) included, and the attached store has a spinlock of its own
- * for readers.
+ * writes, so it is held across the store's I/O. Lookups do not take it:
+ * they walk the registry under RCU, open(2) included, and the attached
+ * store has a spinlock of its own for readers. The one call a user without
+ * CAP_NET_ADMIN makes that takes it is a durable write that found the log
+ * full, for one catalog write (giving back what no queue needs), and it
+ * waits for it killably.
  */
 extern struct mutex mq_reg_lock;
 

@@ -98,7 +98,8 @@ typedef void (*mq_store_piece_fn)(void *log, const void *piece, size_t len);
  * @len: its length
  * @pcrc: its payload's CRC-32C, seed 0
  * @flags: MQ_REC_F_MOVED for the cleaner's copy of a queued message (it
- *	leaves the log's last free segment to positions, as messages do)
+ *	may take the next to last free segment, which messages leave it;
+ *	the last is for positions)
  * @walk: hands @payload's pieces, in order, to @put; must not sleep
  * @payload: the caller's
  */

@@ -74,6 +74,7 @@ static void mq_seg_open(struct mq_store *s, u64 k, u64 prev_end)
 {
 	struct mq_disk_seg h;
 
+	lockdep_assert_held(&s->lock);
 	mq_logbuf_zero(s, k * s->seg_size, k * s->seg_size + BLK);
 	mq_seg_header(s, &h, k, prev_end);
 	mq_logbuf_copy(s, k * s->seg_size, &h, sizeof(h));
@@ -81,12 +82,19 @@ static void mq_seg_open(struct mq_store *s, u64 k, u64 prev_end)
 }
 
 /*
- * Find room for @need bytes; under s->lock. Position records may use the
- * last free segment, messages may not, so readers can always record
- * their progress, and progress is what frees space.
+ * Segments an append must leave free (@keep of mq_log_reserve()): a
+ * message two, the cleaner's copy one, a position record none. So readers
+ * can always record their progress, and when messages meet a full log
+ * the cleaner still has a segment to copy into (a round copies at most
+ * half a segment), which gives back more than it takes.
+ */
+enum { MQ_KEEP_POS, MQ_KEEP_MOVED, MQ_KEEP_MSG };
+
+/*
+ * Find room for @need bytes, leaving @keep segments free; under s->lock.
  * Return: the position, -ENOSPC, -EINPROGRESS (commit first) or -EIO.
  */
-static s64 mq_log_reserve(struct mq_store *s, u64 need, bool msg)
+static s64 mq_log_reserve(struct mq_store *s, u64 need, unsigned int keep)
 {
 	/* The segment of the last byte written (a header, at least). */
 	u64 pos = s->head, k = (pos - 1) / s->seg_size;
@@ -97,7 +105,7 @@ static s64 mq_log_reserve(struct mq_store *s, u64 need, bool msg)
 	if (s->detached)
 		return -EIO;
 	if (pos + need > (k + 1) * s->seg_size) {
-		if (k + 1 - s->tail_seg >= s->nseg - (msg ? 1 : 0))
+		if (k + 1 - s->tail_seg + keep >= s->nseg)
 			return -ENOSPC;
 		/*
 		 * Once the rest of the segment is durable the log buffer
@@ -182,7 +190,8 @@ int mq_store_append_msg(struct mq_store *s, const struct mq_store_msg *msg,
 	u32 crc;
 
 	spin_lock(&s->lock);
-	pos = mq_log_reserve(s, need, true);
+	pos = mq_log_reserve(s, need, msg->flags & MQ_REC_F_MOVED ?
+			     MQ_KEEP_MOVED : MQ_KEEP_MSG);
 	if (pos < 0) {
 		spin_unlock(&s->lock);
 		return pos;
@@ -237,7 +246,7 @@ int mq_store_append_pos(struct mq_store *s, u64 serial, u16 type,
 		 */
 		pos = s->pos_lpos;
 	} else {
-		pos = mq_log_reserve(s, REC_HDR, false);
+		pos = mq_log_reserve(s, REC_HDR, MQ_KEEP_POS);
 		if (pos < 0) {
 			spin_unlock(&s->lock);
 			return pos;
@@ -676,12 +685,13 @@ u64 mq_store_durable(struct mq_store *s)
  * mq_store_low_water - free segments below which space is made
  * @s: the store
  *
- * Return: a quarter of the segments, and at least 3 (one is kept for
- * positions, one for the cleaner's copies).
+ * Return: a quarter of the segments, and at least 4: above the two that
+ * messages leave (one for the cleaner's copies, one for positions), so
+ * that the cleaner runs before writers meet a full log.
  */
 u32 mq_store_low_water(const struct mq_store *s)
 {
-	return max(s->nseg / 4, 3U);
+	return max(s->nseg / 4, 4U);
 }
 
 /**
