@@ -20,7 +20,8 @@
 #include "clean.h"
 #include "registry.h"
 
-#define MQ_CLEAN_WALK	4096	/* messages counted per queue, at most */
+#define MQ_CLEAN_WALK	4096	/* messages counted per hold of a queue's lock */
+#define MQ_CLEAN_RESTARTS 4	/* walks started over, at most */
 #define MQ_CLEAN_BATCH	64	/* messages copied per commit */
 
 struct mq_move {
@@ -62,6 +63,51 @@ static struct mq_msg *mq_clean_find(struct mq_queue *q, u64 offset, u64 lpos)
 	return NULL;
 }
 
+/*
+ * The live bytes of @q's messages in segment @k, added to *@live until it
+ * passes @half. Its messages there lead q->by_lpos. The walk pauses
+ * every MQ_CLEAN_WALK steps (a queue can hold millions of small
+ * messages); the message it stopped at is still there afterwards unless
+ * one left by_lpos meanwhile, and then the walk starts over. Under
+ * q->lock, which it may drop. Return: 0, or -EBUSY (the queue is being
+ * read fast enough that its messages will leave the segment by
+ * themselves).
+ */
+static int mq_clean_live_queue(struct mq_store *s, struct mq_queue *q, u64 k,
+			       s64 half, s64 *live)
+{
+	int steps, restarts = 0;
+	struct mq_msg *m;
+	s64 base = *live;
+	u64 gen;
+
+	lockdep_assert_held(&q->lock);
+restart:
+	*live = base;
+	steps = 0;
+	m = list_first_entry(&q->by_lpos, struct mq_msg, lnode);
+	for (; !list_entry_is_head(m, &q->by_lpos, lnode);
+	     m = list_next_entry(m, lnode)) {
+		/* Past half the segment the answer is known. */
+		if (*live > half || mq_store_seg(s, m->lpos) != k)
+			break;
+		*live += mq_store_rec_end(m->lpos, m->len) - m->lpos;
+		if (++steps < MQ_CLEAN_WALK)
+			continue;
+		steps = 0;
+		gen = q->lpos_unlinked;
+		spin_unlock(&q->lock);
+		cond_resched();
+		spin_lock(&q->lock);
+		if (q->lpos_unlinked != gen) {
+			if (++restarts > MQ_CLEAN_RESTARTS)
+				return -EBUSY;
+			goto restart;
+		}
+	}
+	return 0;
+}
+
 /**
  * mq_clean_live - how much of a segment is still needed
  * @s: the store
@@ -69,40 +115,37 @@ static struct mq_msg *mq_clean_find(struct mq_queue *q, u64 offset, u64 lpos)
  * @k: the segment
  *
  * Under mq_reg_lock, which guards @queues. Past half the segment the
- * count stops, and so it does past MQ_CLEAN_WALK messages of a queue
- * (each step holds the queue's lock): so many small messages still live
- * are a segment the cleaner leaves alone.
+ * count stops. A queue whose every message would fit in what is left of
+ * the half is counted whole, without a walk: a bound, never less.
  * Return: live bytes, or -EBUSY if a read in flight holds a record there
- * (it will be done soon), or -E2BIG.
+ * or the queue is read too fast to count (either will be done soon).
  */
 s64 mq_clean_live(struct mq_store *s, struct list_head *queues, u64 k)
 {
+	s64 half = mq_store_seg_size(s) / 2;
 	struct mq_reading *rd;
 	struct mq_queue *q;
-	struct mq_msg *m;
 	s64 live = 0;
-	int n;
+	u64 bound;
+	int err;
 
 	lockdep_assert_held(&mq_reg_lock);
 	list_for_each_entry(q, queues, store_node) {
 		spin_lock(&q->lock);
+		err = 0;
 		list_for_each_entry(rd, &q->reading, node)
 			if (mq_store_seg(s, rd->lpos) == k)
-				live = -EBUSY;
-		n = 0;
-		list_for_each_entry(m, &q->by_lpos, lnode) {
-			/* Past half the segment the answer is known. */
-			if (live < 0 || live > mq_store_seg_size(s) / 2 ||
-			    mq_store_seg(s, m->lpos) != k)
-				break;
-			if (++n > MQ_CLEAN_WALK) {
-				live = -E2BIG;
-				break;
-			}
-			live += mq_store_rec_end(m->lpos, m->len) - m->lpos;
-		}
+				err = -EBUSY;
+		bound = q->depth_bytes + q->depth_msgs *
+			(sizeof(struct mq_disk_rec) + 7);
+		if (!err && bound <= half - live)
+			live += bound;
+		else if (!err)
+			err = mq_clean_live_queue(s, q, k, half, &live);
 		spin_unlock(&q->lock);
-		if (live < 0 || live > mq_store_seg_size(s) / 2)
+		if (err)
+			return err;
+		if (live > half)
 			break;
 		cond_resched();
 	}

@@ -524,15 +524,16 @@ static void mq_store_low_space(struct mq_store *s)
 /**
  * mq_queue_store_reclaim - make log space for a writer that found none
  * @s: the store
+ * @wait: the writer may block
  *
- * Gives back what no queue needs; if that is not enough, waits for the
- * cleaner to copy live messages forward (killably: the device may have
- * stopped).
+ * Gives back what no queue needs; if that is not enough, kicks the
+ * cleaner, and a blocking writer waits for a run that started after its
+ * kick, which copies live messages forward where it can.
  *
- * Return: 0 (try again), -EIO, or -EINTR if the caller was killed
- * meanwhile.
+ * Return: 0 (try again), -EIO, -EINTR if the caller was killed meanwhile,
+ * or -ERESTARTSYS if a signal came while it waited for the cleaner.
  */
-static int mq_queue_store_reclaim(struct mq_store *s)
+static int mq_queue_store_reclaim(struct mq_store *s, bool wait)
 {
 	int ticket, err = -EIO;
 
@@ -545,9 +546,9 @@ static int mq_queue_store_reclaim(struct mq_store *s)
 	if (err || mq_store_free_segs(s) >= mq_store_low_water(s))
 		return err;
 	ticket = mq_clean_kick();
-	if (wait_event_killable(mq_clean_wq,
-				atomic_read(&mq_clean_done) - ticket >= 0))
-		return -EINTR;
+	if (wait && wait_event_interruptible(mq_clean_wq,
+					     atomic_read(&mq_clean_done) - ticket >= 0))
+		return -ERESTARTSYS;
 	return 0;
 }
 
@@ -1103,6 +1104,8 @@ int mq_queue_store_detach(bool force, struct netlink_ext_ack *extack)
 	s = mq_store_cur;
 	if (!s) {
 		mutex_unlock(&mq_reg_lock);
+		/* A late kick of a detached store's writer: not past unload. */
+		flush_work(&mq_clean_work);
 		NL_SET_ERR_MSG(extack, "no store attached");
 		return -ENODEV;
 	}
@@ -1130,11 +1133,11 @@ int mq_queue_store_detach(bool force, struct netlink_ext_ack *extack)
 	mq_store_cur_set(NULL);
 	mq_event_store(s, MQ_STORE_EV_DETACHED);
 	mutex_unlock(&mq_reg_lock);
-	/* Room made ahead of need for this store: no longer. */
-	cancel_work_sync(&mq_clean_work);
-	/* A writer waiting for a run cancelled here finds its queue gone. */
-	atomic_set(&mq_clean_done, atomic_read(&mq_clean_kicks));
-	wake_up_all(&mq_clean_wq);
+	/*
+	 * A run from here on finds no store; the one queued may still be
+	 * for this one, and a writer may wait for it: let it end.
+	 */
+	flush_work(&mq_clean_work);
 	mq_store_close(s, clean);
 	return 0;
 }

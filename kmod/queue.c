@@ -209,6 +209,7 @@ static void mq_unlink(struct mq_queue *q, struct mq_msg *m)
 	lockdep_assert_held(&q->lock);
 	list_del(&m->node);
 	list_del_init(&m->lnode);
+	q->lpos_unlinked++;	/* the cleaner's walk of by_lpos restarts */
 	q->depth_msgs--;
 	q->depth_bytes -= m->len;
 	q->msgs_out++;
@@ -637,7 +638,7 @@ relock:
 			err = mq_persist->commit(s);
 		} else {
 			reclaimed = true;
-			err = mq_persist->reclaim(s);
+			err = mq_persist->reclaim(s, !nonblock);
 		}
 		mq_persist->put(s);
 		s = NULL;
@@ -1084,6 +1085,7 @@ void mq_queue_kill(struct mq_queue *q)
 		mq_persist->dropped(q);
 	list_splice_init(&q->msgs, &doomed);
 	INIT_LIST_HEAD(&q->by_lpos);	/* the same messages */
+	q->lpos_unlinked++;
 	q->depth_msgs = 0;
 	q->depth_bytes = 0;
 	q->redelivered = 0;

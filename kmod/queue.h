@@ -68,6 +68,7 @@ struct mq_queue {
 	 * the two orders differ; this one says which segments are needed.
 	 */
 	struct list_head by_lpos;
+	u64 lpos_unlinked;		/* messages that left by_lpos */
 	struct mq_limits lim;
 	umode_t mode;
 	kuid_t uid;
@@ -221,8 +222,9 @@ struct mq_queue_observer {
  * @put: drop the reference
  * @commit: commit everything logged so far (killable). Return: 0, -EIO
  *	or -EINTR
- * @reclaim: give back log space consumed by every queue. Return: as
- *	@commit
+ * @reclaim: give back log space consumed by every queue; if @wait, wait
+ *	for the cleaner when that is not enough. Return: as @commit, or
+ *	-ERESTARTSYS (a signal while it waited)
  * @wait: wait until log position @end is durable, for a sync write, in a
  *	group commit. Return: as @commit
  * @trim: a message was appended: keep the store's cache within bounds
@@ -254,7 +256,7 @@ struct mq_persist_ops {
 
 	void (*put)(struct mq_store *s);
 	int (*commit)(struct mq_store *s);
-	int (*reclaim)(struct mq_store *s);
+	int (*reclaim)(struct mq_store *s, bool wait);
 	int (*wait)(struct mq_store *s, u64 end);
 	void (*trim)(struct mq_queue *q, struct mq_store *s);
 	int (*load)(struct mq_queue *q, struct mq_store *s, struct mq_msg *m);

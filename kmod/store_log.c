@@ -639,7 +639,9 @@ static int mq_store_start_log(struct mq_store *s)
 	s->zeroed = s->cbs;
 	s->durable = s->cbs;
 	s->submitted = s->cbs;
+	spin_lock(&s->lock);
 	mq_seg_open(s, k, k ? s->seg_fill[(k - 1) % MQ_SEG_FILL] : 0);
+	spin_unlock(&s->lock);
 	return mq_super_write(s, 0);
 }
 
@@ -705,7 +707,8 @@ u32 mq_store_free_segs(struct mq_store *s)
 	u64 used;
 
 	spin_lock(&s->lock);
-	used = s->head / s->seg_size + 1 - s->tail_seg;
+	/* As mq_log_reserve() counts: a full segment is not yet left. */
+	used = (s->head - 1) / s->seg_size + 1 - s->tail_seg;
 	spin_unlock(&s->lock);
 	return used < s->nseg ? s->nseg - used : 0;
 }

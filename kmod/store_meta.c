@@ -141,7 +141,7 @@ static int mq_super_check(const struct mq_disk_super *sb, u64 dev_bytes)
 		return -EUCLEAN;
 	if (le32_to_cpu(sb->block_size) != BLK || !is_power_of_2(seg) ||
 	    seg < MQ_SEG_MIN || seg > MQ_SEG_MAX ||
-	    nseg < MQ_STORE_MIN_SEGMENTS ||
+	    nseg < MQ_STORE_MIN_SEGMENTS - 1 ||	/* 4: formatted before */
 	    le64_to_cpu(sb->device_bytes) > dev_bytes ||
 	    mq_segs_offset() + nseg * seg > le64_to_cpu(sb->device_bytes))
 		return -EUCLEAN;
@@ -334,7 +334,7 @@ int mq_store_format(const char *path, u32 seg_size,
 	nseg = s->dev_bytes > mq_segs_offset() ?
 		(s->dev_bytes - mq_segs_offset()) / seg_size : 0;
 	if (nseg < MQ_STORE_MIN_SEGMENTS) {
-		NL_SET_ERR_MSG(extack, "device too small (4 segments and 2 catalogs)");
+		NL_SET_ERR_MSG(extack, "device too small (5 segments and 2 catalogs)");
 		err = -ENOSPC;
 		goto out_put;
 	}

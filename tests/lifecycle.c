@@ -1206,10 +1206,114 @@ out:
 	cleanup();
 }
 
+/* ---- many_small_stuck_messages_are_moved ---- */
+
+#define T8_GROUP	5000	/* over the 4096 the cleaner counts per lock hold */
+#define T8_LEN		40	/* 96-byte records: a group is under half a segment */
+
+static int t8_write(int fd, uint32_t seq)
+{
+	char m[T8_LEN + 1];
+
+	snprintf(m, sizeof(m), "many-%010u-%024u", seq, seq);
+	return write(fd, m, T8_LEN) == T8_LEN ? 0 : -errno;
+}
+
+static bool t8_intact(const char *buf, ssize_t n, uint32_t seq)
+{
+	char m[T8_LEN + 1];
+
+	snprintf(m, sizeof(m), "many-%010u-%024u", seq, seq);
+	return n == T8_LEN && !memcmp(buf, m, T8_LEN);
+}
+
+/*
+ * Two groups of 5000 small unread messages in one queue, one in the
+ * first segment and one four segments on, and another queue moving ten
+ * times the store through it. Each group is under half a segment, but
+ * the queue as a whole is not, so the cleaner must count the oldest
+ * segment's messages one by one, more than it counts per hold of the
+ * queue's lock: it must still move them, and no write meets ENOSPC.
+ */
+static void test_stuck_many(void)
+{
+	const char *T = "many";
+	const struct qdef many = { "mqlc-many", 'M', MQ_DURABILITY_ASYNC };
+	const struct qdef busy = { "mqlc-busy", 'B', MQ_DURABILITY_ASYNC };
+	static unsigned char buf[MSG_MAX];
+	unsigned long long through = 0;
+	uint64_t st[MQ_SSTAT_MAX + 1] = { 0 };
+	int mfd = -1, bfd = -1, err, i, bad = 0;
+	uint32_t seq = 0, rseq = 0, k, mseq = 0;
+	ssize_t n;
+
+	if (!fresh_store(T, STORE_BYTES))
+		goto out;
+	err = queue_new(&many, 2 * T8_GROUP) ?: queue_new(&busy, 64);
+	mfd = err ? -1 : mqt_open(many.name, O_RDWR);
+	bfd = err ? -1 : mqt_open(busy.name, O_RDWR);
+	if (!err && (mfd < 0 || bfd < 0))
+		err = -errno;
+	for (k = 0; k < T8_GROUP && !err; k++)
+		err = t8_write(mfd, mseq++);
+	if (!check(!err, "%s: %u small messages nobody reads, and a busy queue%s", T,
+		   T8_GROUP, why(err)))
+		goto out;
+	while (!err && through < 10ULL * STORE_BYTES) {
+		if (mseq == T8_GROUP && through >= 4ULL * SEG_SIZE)
+			for (k = 0; k < T8_GROUP && !err; k++)
+				err = t8_write(mfd, mseq++);
+		for (i = 0; i < 8 && !err; i++, seq++) {
+			err = msg_write(bfd, busy.tag, seq);
+			through += msg_len(busy.tag, seq);
+		}
+		for (i = 0; i < 8 && !err && rseq < seq; i++, rseq++) {
+			n = read(bfd, buf, sizeof(buf));
+			if (n < 0 || !msg_intact(buf, n, busy.tag, rseq))
+				err = n < 0 ? -errno : -EBADMSG;
+		}
+	}
+	err = err ?: store_req(MQ_CMD_STORE_GET, NULL, 0, st);
+	check(!err, "%s: %llu MiB through the busy queue in a %llu MiB store, no write refused (message %u)%s",
+	      T, through / MIB, (unsigned long long)(STORE_BYTES / MIB), seq, why(err));
+	check(!err && st[MQ_SSTAT_MOVED_RECORDS] >= T8_GROUP,
+	      "%s: the cleaner moved the small messages forward: %llu records, %llu bytes",
+	      T, (unsigned long long)st[MQ_SSTAT_MOVED_RECORDS],
+	      (unsigned long long)st[MQ_SSTAT_MOVED_BYTES]);
+	close(mfd);
+	close(bfd);
+	mfd = bfd = -1;
+	err = store_req(MQ_CMD_STORE_DETACH, NULL, 0, NULL) ?:
+	      store_req(MQ_CMD_STORE_ATTACH, dm_store.path, 0, NULL);
+	mfd = err ? -1 : mqt_open(many.name, O_RDONLY | O_NONBLOCK);
+	for (k = 0; mfd >= 0 && k < mseq; k++) {
+		n = read(mfd, buf, sizeof(buf));
+		if (!t8_intact((char *)buf, n, k)) {
+			if (!bad++)
+				note("%s: message %u: %s", T, k,
+				     n < 0 ? strerror(errno) : "not as written");
+		}
+	}
+	check(!err && mfd >= 0 && mseq == 2 * T8_GROUP && !bad,
+	      "%s: after detach and attach all %u read back in order, intact%s", T, mseq,
+	      why(err));
+	n = mfd < 0 ? -1 : read(mfd, buf, sizeof(buf));
+	check(n < 0 && errno == EAGAIN, "%s: and only once", T);
+out:
+	if (mfd >= 0)
+		close(mfd);
+	if (bfd >= 0)
+		close(bfd);
+	mqt_del(&nl, many.name);
+	mqt_del(&nl, busy.name);
+	cleanup();
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
 } tests[] = {
+	{ "many_small_stuck_messages_are_moved", test_stuck_many },
 	{ "stuck_queue_does_not_stop_others", test_stuck },
 	{ "failed_durable_create_no_orphan", test_failed_create },
 	{ "detach_busy_check_races_open", test_detach_race },

@@ -266,7 +266,7 @@ t "create without size" 1 '^mqctl: missing size SIZE$' store create "$T/new.img"
 t "create: bad size suffix" 1 '^mqctl: invalid size "64Q": expected a size' store create "$T/new.img" size 64Q
 t "create: --size, bad" 1 '^mqctl: invalid --size "x": expected a size' store create "$T/new.img" --size x
 t "create: size given twice" 1 'given twice' store create "$T/new.img" size 64M --size 64M
-t "create: too small" 1 '^mqctl: invalid size 1M: a store needs at least 6307840 bytes \(6\.0M\)$' store create "$T/new.img" size 1M
+t "create: too small" 1 '^mqctl: invalid size 1M: a store needs at least 7356416 bytes \(7\.0M\)$' store create "$T/new.img" size 1M
 t "create: zero" 1 'invalid size 0: a store needs at least' store create "$T/new.img" size 0
 t "create: not whole blocks" 1 '^mqctl: invalid size: 67109376 bytes is not a multiple of 4K' store create "$T/new.img" size 67109376
 t "create: a key of format" 1 '^mqctl: unknown key "segment-size"' store create "$T/new.img" size 64M segment-size 4M
