@@ -1132,6 +1132,35 @@ out:
 
 /* ---- stuck_queue_does_not_stop_others ---- */
 
+/* A busy queue's traffic, written and read 8 deep. */
+struct busy {
+	int fd;
+	char tag;
+	uint32_t seq, rseq;
+	unsigned long long through;	/* bytes written */
+};
+
+/* Write and read through @b until it has taken @upto bytes. Return: errno. */
+static int busy_run(struct busy *b, unsigned long long upto)
+{
+	static unsigned char buf[MSG_MAX];
+	int err = 0, i;
+	ssize_t n;
+
+	while (!err && b->through < upto) {
+		for (i = 0; i < 8 && !err; i++, b->seq++) {
+			err = msg_write(b->fd, b->tag, b->seq);
+			b->through += msg_len(b->tag, b->seq);
+		}
+		for (i = 0; i < 8 && !err && b->rseq < b->seq; i++, b->rseq++) {
+			n = read(b->fd, buf, sizeof(buf));
+			if (n < 0 || !msg_intact(buf, n, b->tag, b->rseq))
+				err = n < 0 ? -errno : -EBADMSG;
+		}
+	}
+	return err;
+}
+
 /*
  * One unread message in one durable queue, and another queue moving ten
  * times the store's size through it: the cleaner copies the stuck message
@@ -1144,10 +1173,10 @@ static void test_stuck(void)
 	const struct qdef stuck = { "mqlc-stuck", 'S', MQ_DURABILITY_SYNC };
 	const struct qdef busy = { "mqlc-busy", 'B', MQ_DURABILITY_ASYNC };
 	static unsigned char buf[MSG_MAX];
-	unsigned long long moved = 0, through = 0;
+	struct busy bq = { .tag = busy.tag };
+	unsigned long long moved = 0, through;
 	uint64_t st[MQ_SSTAT_MAX + 1];
-	int sfd = -1, bfd = -1, err, i;
-	uint32_t seq = 0, rseq = 0;
+	int sfd = -1, bfd = -1, err;
 	ssize_t n;
 
 	if (!fresh_store(T, STORE_BYTES))
@@ -1159,25 +1188,15 @@ static void test_stuck(void)
 	if (!check(!err, "%s: a stuck queue with one message, and a busy one%s", T,
 		   why(err)))
 		goto out;
-	/* Ten times the store through the busy queue, 8 messages deep. */
-	while (through < 10ULL * STORE_BYTES) {
-		for (i = 0; i < 8 && !err; i++, seq++) {
-			err = msg_write(bfd, busy.tag, seq);
-			through += msg_len(busy.tag, seq);
-		}
-		for (i = 0; i < 8 && !err && rseq < seq; i++, rseq++) {
-			n = read(bfd, buf, sizeof(buf));
-			if (n < 0 || !msg_intact(buf, n, busy.tag, rseq))
-				err = n < 0 ? -errno : -EBADMSG;
-		}
-		if (err)
-			break;
-	}
-	err = err ?: store_req(MQ_CMD_STORE_GET, NULL, 0, st);
+	/* Ten times the store through the busy queue. */
+	bq.fd = bfd;
+	err = busy_run(&bq, 10ULL * STORE_BYTES) ?:
+	      store_req(MQ_CMD_STORE_GET, NULL, 0, st);
+	through = bq.through;
 	if (!err)
 		moved = st[MQ_SSTAT_MOVED_BYTES];
 	check(!err, "%s: %llu MiB through the busy queue in a %llu MiB store, no write refused (message %u)%s",
-	      T, through / MIB, (unsigned long long)(STORE_BYTES / MIB), seq, why(err));
+	      T, through / MIB, (unsigned long long)(STORE_BYTES / MIB), bq.seq, why(err));
 	check(!err && st[MQ_SSTAT_MOVED_RECORDS] > 0,
 	      "%s: the cleaner moved the stuck message forward: %llu records, %llu bytes",
 	      T, (unsigned long long)st[MQ_SSTAT_MOVED_RECORDS], moved);
@@ -1241,10 +1260,10 @@ static void test_stuck_many(void)
 	const struct qdef many = { "mqlc-many", 'M', MQ_DURABILITY_ASYNC };
 	const struct qdef busy = { "mqlc-busy", 'B', MQ_DURABILITY_ASYNC };
 	static unsigned char buf[MSG_MAX];
-	unsigned long long through = 0;
+	struct busy bq = { .tag = busy.tag };
 	uint64_t st[MQ_SSTAT_MAX + 1] = { 0 };
-	int mfd = -1, bfd = -1, err, i, bad = 0;
-	uint32_t seq = 0, rseq = 0, k, mseq = 0;
+	int mfd = -1, bfd = -1, err, bad = 0;
+	uint32_t k, mseq = 0;
 	ssize_t n;
 
 	if (!fresh_store(T, STORE_BYTES))
@@ -1259,23 +1278,14 @@ static void test_stuck_many(void)
 	if (!check(!err, "%s: %u small messages nobody reads, and a busy queue%s", T,
 		   T8_GROUP, why(err)))
 		goto out;
-	while (!err && through < 10ULL * STORE_BYTES) {
-		if (mseq == T8_GROUP && through >= 4ULL * SEG_SIZE)
-			for (k = 0; k < T8_GROUP && !err; k++)
-				err = t8_write(mfd, mseq++);
-		for (i = 0; i < 8 && !err; i++, seq++) {
-			err = msg_write(bfd, busy.tag, seq);
-			through += msg_len(busy.tag, seq);
-		}
-		for (i = 0; i < 8 && !err && rseq < seq; i++, rseq++) {
-			n = read(bfd, buf, sizeof(buf));
-			if (n < 0 || !msg_intact(buf, n, busy.tag, rseq))
-				err = n < 0 ? -errno : -EBADMSG;
-		}
-	}
-	err = err ?: store_req(MQ_CMD_STORE_GET, NULL, 0, st);
+	bq.fd = bfd;
+	err = busy_run(&bq, 4ULL * SEG_SIZE);
+	for (k = 0; k < T8_GROUP && !err; k++)
+		err = t8_write(mfd, mseq++);
+	err = err ?: busy_run(&bq, 10ULL * STORE_BYTES) ?:
+	      store_req(MQ_CMD_STORE_GET, NULL, 0, st);
 	check(!err, "%s: %llu MiB through the busy queue in a %llu MiB store, no write refused (message %u)%s",
-	      T, through / MIB, (unsigned long long)(STORE_BYTES / MIB), seq, why(err));
+	      T, bq.through / MIB, (unsigned long long)(STORE_BYTES / MIB), bq.seq, why(err));
 	check(!err && st[MQ_SSTAT_MOVED_RECORDS] >= T8_GROUP,
 	      "%s: the cleaner moved the small messages forward: %llu records, %llu bytes",
 	      T, (unsigned long long)st[MQ_SSTAT_MOVED_RECORDS],
