@@ -63,47 +63,108 @@ static struct mq_msg *mq_clean_find(struct mq_queue *q, u64 offset, u64 lpos)
 	return NULL;
 }
 
-/*
- * The live bytes of @q's messages in segment @k, added to *@live until it
- * passes @half. Its messages there lead q->by_lpos. The walk pauses
- * every MQ_CLEAN_WALK steps (a queue can hold millions of small
- * messages); the message it stopped at is still there afterwards unless
- * one left by_lpos meanwhile, and then the walk starts over. Under
- * q->lock, which it may drop. Return: 0, or -EBUSY (the queue is being
- * read fast enough that its messages will leave the segment by
- * themselves).
- */
-static int mq_clean_live_queue(struct mq_store *s, struct mq_queue *q, u64 k,
-			       s64 half, s64 *live)
+/* Does a read in flight of @q hold a record in segment @k? Under q->lock. */
+static bool mq_clean_reading(struct mq_store *s, struct mq_queue *q, u64 k)
 {
-	int steps, restarts = 0;
-	struct mq_msg *m;
-	s64 base = *live;
-	u64 gen;
+	struct mq_reading *rd;
 
 	lockdep_assert_held(&q->lock);
+	list_for_each_entry(rd, &q->reading, node)
+		if (mq_store_seg(s, rd->lpos) == k)
+			return true;
+	return false;
+}
+
+/*
+ * The live bytes of @q's messages in segment @k, added to est->live until
+ * it passes @limit. Its messages there lead q->by_lpos. The walk pauses
+ * every MQ_CLEAN_WALK steps (a queue can hold millions of small
+ * messages), leaving q->clean_cursor on the message it stopped at:
+ * mq_unlink() clears it if that message goes, and then the walk starts
+ * over. Under q->lock, which it may drop, and mq_reg_lock, which keeps
+ * the cleaner's own moves and the queue's deletion out meanwhile.
+ * Return: 0, or -EBUSY (a read in flight holds a record in @k, or the
+ * walk was started over too often).
+ */
+static int mq_clean_live_queue(struct mq_store *s, struct mq_queue *q, u64 k,
+			       s64 limit, struct mq_clean_est *est)
+{
+	int steps, restarts = 0;
+	struct mq_clean_est base = *est;
+	struct mq_msg *m;
+
+	lockdep_assert_held(&mq_reg_lock);
+	lockdep_assert_held(&q->lock);
 restart:
-	*live = base;
+	*est = base;
 	steps = 0;
 	m = list_first_entry(&q->by_lpos, struct mq_msg, lnode);
 	for (; !list_entry_is_head(m, &q->by_lpos, lnode);
 	     m = list_next_entry(m, lnode)) {
-		/* Past half the segment the answer is known. */
-		if (*live > half || mq_store_seg(s, m->lpos) != k)
+		/* Past the limit the answer is known. */
+		if (mq_store_seg(s, m->lpos) != k || est->live > limit)
 			break;
-		*live += mq_store_rec_end(m->lpos, m->len) - m->lpos;
+		est->live += mq_store_rec_end(m->lpos, m->len) - m->lpos;
 		if (++steps < MQ_CLEAN_WALK)
 			continue;
 		steps = 0;
-		gen = q->lpos_unlinked;
+		q->clean_cursor = m;
 		spin_unlock(&q->lock);
 		cond_resched();
 		spin_lock(&q->lock);
-		if (q->lpos_unlinked != gen) {
+		/* A read taken meanwhile is live, uncounted: look again. */
+		if (mq_clean_reading(s, q, k)) {
+			q->clean_cursor = NULL;
+			return -EBUSY;
+		}
+		if (q->clean_cursor != m) {
 			if (++restarts > MQ_CLEAN_RESTARTS)
 				return -EBUSY;
 			goto restart;
 		}
+		q->clean_cursor = NULL;
+	}
+	return 0;
+}
+
+/*
+ * One count of mq_clean_live(), up to @limit; with @bound, a queue whose
+ * every message fits in what is left below @limit is counted whole,
+ * without a walk (an upper bound: only a total under @limit is an
+ * answer).
+ */
+static int mq_clean_count(struct mq_store *s, struct list_head *queues,
+			  u64 k, s64 limit, bool bound, struct mq_clean_est *est)
+{
+	struct mq_queue *q;
+	struct mq_msg *first;
+	u64 most;
+	int err;
+
+	*est = (struct mq_clean_est){ 0 };
+	list_for_each_entry(q, queues, store_node) {
+		spin_lock(&q->lock);
+		first = list_first_entry_or_null(&q->by_lpos, struct mq_msg,
+						 lnode);
+		most = q->depth_bytes + q->depth_msgs *
+			(sizeof(struct mq_disk_rec) + 7);
+		err = 0;
+		if (mq_clean_reading(s, q, k)) {
+			err = -EBUSY;
+		} else if (!first || mq_store_seg(s, first->lpos) != k) {
+			/* Nothing of it in @k. */
+		} else if (bound && most <= limit - est->live) {
+			est->live += most;
+			est->bounded = true;
+		} else {
+			err = mq_clean_live_queue(s, q, k, limit, est);
+		}
+		spin_unlock(&q->lock);
+		if (err)
+			return err;
+		if (est->live > limit)
+			break;
+		cond_resched();
 	}
 	return 0;
 }
@@ -113,43 +174,25 @@ restart:
  * @s: the store
  * @queues: its queues (struct mq_queue, on store_node)
  * @k: the segment
+ * @est: the answer
  *
  * Under mq_reg_lock, which guards @queues. Past half the segment the
- * count stops. A queue whose every message would fit in what is left of
- * the half is counted whole, without a walk: a bound, never less.
- * Return: live bytes, or -EBUSY if a read in flight holds a record there
- * or the queue is read too fast to count (either will be done soon).
+ * count stops. Queues are counted by their depth where that fits; if the
+ * total passes half, once more message by message.
+ * Return: 0, or -EBUSY if a read in flight holds a record there or a
+ * queue is read too fast to count (the next round tries again).
  */
-s64 mq_clean_live(struct mq_store *s, struct list_head *queues, u64 k)
+int mq_clean_live(struct mq_store *s, struct list_head *queues, u64 k,
+		  struct mq_clean_est *est)
 {
 	s64 half = mq_store_seg_size(s) / 2;
-	struct mq_reading *rd;
-	struct mq_queue *q;
-	s64 live = 0;
-	u64 bound;
 	int err;
 
 	lockdep_assert_held(&mq_reg_lock);
-	list_for_each_entry(q, queues, store_node) {
-		spin_lock(&q->lock);
-		err = 0;
-		list_for_each_entry(rd, &q->reading, node)
-			if (mq_store_seg(s, rd->lpos) == k)
-				err = -EBUSY;
-		bound = q->depth_bytes + q->depth_msgs *
-			(sizeof(struct mq_disk_rec) + 7);
-		if (!err && bound <= half - live)
-			live += bound;
-		else if (!err)
-			err = mq_clean_live_queue(s, q, k, half, &live);
-		spin_unlock(&q->lock);
-		if (err)
-			return err;
-		if (live > half)
-			break;
-		cond_resched();
-	}
-	return live;
+	err = mq_clean_count(s, queues, k, half, true, est);
+	if (!err && est->bounded && est->live > half)
+		err = mq_clean_count(s, queues, k, half, false, est);
+	return err;
 }
 
 /*

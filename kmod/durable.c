@@ -442,8 +442,8 @@ static int __mq_queue_store_reclaim(struct mq_store *s)
  */
 static int mq_store_make_room(struct mq_store *s)
 {
+	struct mq_clean_est est;
 	u32 rounds = 0;
-	s64 live;
 	u64 k;
 	int err;
 
@@ -455,8 +455,9 @@ static int mq_store_make_room(struct mq_store *s)
 		/* Not the segment being written, nor the one before it. */
 		if (k + 1 >= mq_store_head_seg(s))
 			break;
-		live = mq_clean_live(s, &mq_store_queues, k);
-		if (live < 0 || live > mq_store_seg_size(s) / 2)
+		/* At most half live: it gives back more than it takes. */
+		if (mq_clean_live(s, &mq_store_queues, k, &est) ||
+		    est.live > mq_store_seg_size(s) / 2)
 			break;
 		/* Its originals are read back from the device: on it first. */
 		if (mq_store_durable(s) < (k + 1) * mq_store_seg_size(s)) {
@@ -531,14 +532,20 @@ static void mq_store_low_space(struct mq_store *s)
  * kick, which copies live messages forward where it can.
  *
  * Return: 0 (try again), -EIO, -EINTR if the caller was killed meanwhile,
- * or -ERESTARTSYS if a signal came while it waited for the cleaner.
+ * -ERESTARTSYS if a signal came while it waited for the cleaner, or
+ * -EAGAIN (!@wait: it would have had to wait for the registry lock).
  */
 static int mq_queue_store_reclaim(struct mq_store *s, bool wait)
 {
 	int ticket, err = -EIO;
 
-	/* Behind a catalog write on a device that may have stopped. */
-	if (mutex_lock_killable(&mq_reg_lock))
+	/*
+	 * Behind a catalog write on a device that may have stopped, or the
+	 * cleaner: a non-blocking writer does not wait for either.
+	 */
+	if (!wait && !mutex_trylock(&mq_reg_lock))
+		return -EAGAIN;
+	if (wait && mutex_lock_killable(&mq_reg_lock))
 		return -EINTR;
 	if (mq_store_cur == s)
 		err = __mq_queue_store_reclaim(s);

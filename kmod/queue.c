@@ -209,7 +209,8 @@ static void mq_unlink(struct mq_queue *q, struct mq_msg *m)
 	lockdep_assert_held(&q->lock);
 	list_del(&m->node);
 	list_del_init(&m->lnode);
-	q->lpos_unlinked++;	/* the cleaner's walk of by_lpos restarts */
+	if (q->clean_cursor == m)
+		q->clean_cursor = NULL;	/* the cleaner's walk starts over */
 	q->depth_msgs--;
 	q->depth_bytes -= m->len;
 	q->msgs_out++;
@@ -1085,7 +1086,7 @@ void mq_queue_kill(struct mq_queue *q)
 		mq_persist->dropped(q);
 	list_splice_init(&q->msgs, &doomed);
 	INIT_LIST_HEAD(&q->by_lpos);	/* the same messages */
-	q->lpos_unlinked++;
+	q->clean_cursor = NULL;
 	q->depth_msgs = 0;
 	q->depth_bytes = 0;
 	q->redelivered = 0;

@@ -68,7 +68,7 @@ struct mq_queue {
 	 * the two orders differ; this one says which segments are needed.
 	 */
 	struct list_head by_lpos;
-	u64 lpos_unlinked;		/* messages that left by_lpos */
+	struct mq_msg *clean_cursor;	/* see mq_clean_live_queue() */
 	struct mq_limits lim;
 	umode_t mode;
 	kuid_t uid;
@@ -223,8 +223,9 @@ struct mq_queue_observer {
  * @commit: commit everything logged so far (killable). Return: 0, -EIO
  *	or -EINTR
  * @reclaim: give back log space consumed by every queue; if @wait, wait
- *	for the cleaner when that is not enough. Return: as @commit, or
- *	-ERESTARTSYS (a signal while it waited)
+ *	for the cleaner when that is not enough. Return: as @commit,
+ *	-ERESTARTSYS (a signal while it waited) or -EAGAIN (!@wait, and the
+ *	registry lock was busy)
  * @wait: wait until log position @end is durable, for a sync write, in a
  *	group commit. Return: as @commit
  * @trim: a message was appended: keep the store's cache within bounds

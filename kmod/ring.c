@@ -907,12 +907,13 @@ static int mq_tx_submit(struct mq_ring *r, bool wait, struct mq_ring_enter *e)
 			}
 			iov_iter_kvec(&from, ITER_SOURCE, &kv, 1, d[i].len);
 			ret = mq_queue_send(q, &from, true, &lend);
-			if (ret == -EAGAIN && wait) {
+			if ((ret == -EAGAIN || ret == -ENOSPC) && wait) {
 				/*
-				 * The queue is full: this one waits as write(2)
-				 * does (in order with other writers, killable,
-				 * EMSGSIZE if max-msg drops below it). Then all
-				 * over again: the direct path may take the rest.
+				 * The queue or the log is full: this one waits
+				 * as write(2) does (in order with other writers,
+				 * for the cleaner, killable, EMSGSIZE if max-msg
+				 * drops below it). Then all over again: the
+				 * direct path may take the rest.
 				 */
 				iov_iter_kvec(&from, ITER_SOURCE, &kv, 1,
 					      d[i].len);

@@ -18,6 +18,9 @@
 
 #include "store_int.h"
 
+/* Stores formatted before the minimum was 5 still attach. */
+#define MQ_STORE_ATTACH_MIN_SEGMENTS	4
+
 /**
  * mq_bdev_rw - read or write whole blocks of the device, and wait
  * @bdev: the device
@@ -141,7 +144,7 @@ static int mq_super_check(const struct mq_disk_super *sb, u64 dev_bytes)
 		return -EUCLEAN;
 	if (le32_to_cpu(sb->block_size) != BLK || !is_power_of_2(seg) ||
 	    seg < MQ_SEG_MIN || seg > MQ_SEG_MAX ||
-	    nseg < MQ_STORE_MIN_SEGMENTS - 1 ||	/* 4: formatted before */
+	    nseg < MQ_STORE_ATTACH_MIN_SEGMENTS ||
 	    le64_to_cpu(sb->device_bytes) > dev_bytes ||
 	    mq_segs_offset() + nseg * seg > le64_to_cpu(sb->device_bytes))
 		return -EUCLEAN;

@@ -1132,12 +1132,34 @@ out:
 
 /* ---- stuck_queue_does_not_stop_others ---- */
 
-/* A busy queue's traffic, written and read 8 deep. */
+#define T8_LATE		40	/* the earlier queue's messages, */
+#define T8_LATE_LEN	10000	/* 400 KB in all: under half a segment */
+
+static int t8_late(int fd, uint32_t seq, bool write_it)
+{
+	static char m[T8_LATE_LEN], got[T8_LATE_LEN + 1];
+	ssize_t n;
+
+	memset(m, 'a' + seq % 26, sizeof(m));
+	memcpy(m, &seq, sizeof(seq));
+	if (write_it)
+		return write(fd, m, sizeof(m)) == sizeof(m) ? 0 : -errno;
+	n = read(fd, got, sizeof(got));
+	return n < 0 ? -errno : n != sizeof(m) || memcmp(got, m, n) ? -EBADMSG : 0;
+}
+
+/*
+ * A busy queue's traffic, written and read 8 deep; with @late, also a
+ * queue with a backlog that moves: one read and one written each round.
+ */
 struct busy {
 	int fd;
 	char tag;
 	uint32_t seq, rseq;
 	unsigned long long through;	/* bytes written */
+	bool late;
+	int lfd;
+	uint32_t lseq, lrseq;
 };
 
 /* Write and read through @b until it has taken @upto bytes. Return: errno. */
@@ -1148,6 +1170,9 @@ static int busy_run(struct busy *b, unsigned long long upto)
 	ssize_t n;
 
 	while (!err && b->through < upto) {
+		if (b->late)
+			err = t8_late(b->lfd, b->lrseq++, false) ?:
+			      t8_late(b->lfd, b->lseq++, true);
 		for (i = 0; i < 8 && !err; i++, b->seq++) {
 			err = msg_write(b->fd, b->tag, b->seq);
 			b->through += msg_len(b->tag, b->seq);
@@ -1247,28 +1272,38 @@ static bool t8_intact(const char *buf, ssize_t n, uint32_t seq)
 }
 
 /*
- * Two groups of 5000 small unread messages in one queue, one in the
- * first segment and one four segments on, and another queue moving ten
- * times the store through it. Each group is under half a segment, but
- * the queue as a whole is not, so the cleaner must count the oldest
- * segment's messages one by one, more than it counts per hold of the
- * queue's lock: it must still move them, and no write meets ENOSPC.
+ * 5000 small unread messages in one queue, in the first segment, and
+ * another queue moving ten times the store through it. Then, four
+ * segments on, either 5000 more in the same queue (so that the queue as
+ * a whole is over half a segment and its messages in the oldest must be
+ * counted one by one, more than are counted per hold of its lock), or,
+ * @late, a backlog of 400 KB that moves (one read, one written per
+ * round) in a queue made before it: nothing of it is in the oldest
+ * segment, and it must not count. Either way the cleaner must
+ * move the oldest segment's messages, and no write meets ENOSPC.
  */
-static void test_stuck_many(void)
+static void stuck_many(bool late)
 {
-	const char *T = "many";
+	const char *T = late ? "late" : "many";
 	const struct qdef many = { "mqlc-many", 'M', MQ_DURABILITY_ASYNC };
 	const struct qdef busy = { "mqlc-busy", 'B', MQ_DURABILITY_ASYNC };
+	const struct qdef lq = { "mqlc-late", 'L', MQ_DURABILITY_ASYNC };
 	static unsigned char buf[MSG_MAX];
 	struct busy bq = { .tag = busy.tag };
 	uint64_t st[MQ_SSTAT_MAX + 1] = { 0 };
-	int mfd = -1, bfd = -1, err, bad = 0;
-	uint32_t k, mseq = 0;
+	int mfd = -1, bfd = -1, lfd = -1, err = 0, bad = 0;
+	uint32_t k, mseq = 0, want = late ? T8_GROUP : 2 * T8_GROUP;
 	ssize_t n;
 
 	if (!fresh_store(T, STORE_BYTES))
 		goto out;
-	err = queue_new(&many, 2 * T8_GROUP) ?: queue_new(&busy, 64);
+	if (late) {
+		err = queue_new(&lq, T8_LATE);
+		lfd = err ? -1 : mqt_open(lq.name, O_RDWR);
+		if (!err && lfd < 0)
+			err = -errno;
+	}
+	err = err ?: queue_new(&many, 2 * T8_GROUP) ?: queue_new(&busy, 64);
 	mfd = err ? -1 : mqt_open(many.name, O_RDWR);
 	bfd = err ? -1 : mqt_open(busy.name, O_RDWR);
 	if (!err && (mfd < 0 || bfd < 0))
@@ -1280,10 +1315,20 @@ static void test_stuck_many(void)
 		goto out;
 	bq.fd = bfd;
 	err = busy_run(&bq, 4ULL * SEG_SIZE);
-	for (k = 0; k < T8_GROUP && !err; k++)
+	for (k = 0; k < want - T8_GROUP && !err; k++)
 		err = t8_write(mfd, mseq++);
-	err = err ?: busy_run(&bq, 10ULL * STORE_BYTES) ?:
-	      store_req(MQ_CMD_STORE_GET, NULL, 0, st);
+	for (k = 0; late && k < T8_LATE && !err; k++)
+		err = t8_late(lfd, bq.lseq++, true);
+	bq.late = late;
+	bq.lfd = lfd;
+	err = err ?: busy_run(&bq, 10ULL * STORE_BYTES);
+	k = store_req(MQ_CMD_STORE_GET, NULL, 0, st);
+	if (err && !k)
+		note("%s: %llu of %llu segments in use, %llu records moved", T,
+		     (unsigned long long)st[MQ_SSTAT_SEGMENTS_USED],
+		     (unsigned long long)st[MQ_SSTAT_SEGMENTS],
+		     (unsigned long long)st[MQ_SSTAT_MOVED_RECORDS]);
+	err = err ?: (int)k;
 	check(!err, "%s: %llu MiB through the busy queue in a %llu MiB store, no write refused (message %u)%s",
 	      T, bq.through / MIB, (unsigned long long)(STORE_BYTES / MIB), bq.seq, why(err));
 	check(!err && st[MQ_SSTAT_MOVED_RECORDS] >= T8_GROUP,
@@ -1292,7 +1337,9 @@ static void test_stuck_many(void)
 	      (unsigned long long)st[MQ_SSTAT_MOVED_BYTES]);
 	close(mfd);
 	close(bfd);
-	mfd = bfd = -1;
+	if (lfd >= 0)
+		close(lfd);
+	mfd = bfd = lfd = -1;
 	err = store_req(MQ_CMD_STORE_DETACH, NULL, 0, NULL) ?:
 	      store_req(MQ_CMD_STORE_ATTACH, dm_store.path, 0, NULL);
 	mfd = err ? -1 : mqt_open(many.name, O_RDONLY | O_NONBLOCK);
@@ -1304,9 +1351,14 @@ static void test_stuck_many(void)
 				     n < 0 ? strerror(errno) : "not as written");
 		}
 	}
-	check(!err && mfd >= 0 && mseq == 2 * T8_GROUP && !bad,
-	      "%s: after detach and attach all %u read back in order, intact%s", T, mseq,
-	      why(err));
+	if (late) {
+		lfd = err ? -1 : mqt_open(lq.name, O_RDONLY | O_NONBLOCK);
+		for (k = bq.lrseq; k < bq.lseq; k++)
+			bad += lfd < 0 || t8_late(lfd, k, false) != 0;
+	}
+	check(!err && mfd >= 0 && mseq == want && !bad,
+	      "%s: after detach and attach all %u%s read back in order, intact%s", T, mseq,
+	      late ? " and the earlier queue's backlog" : "", why(err));
 	n = mfd < 0 ? -1 : read(mfd, buf, sizeof(buf));
 	check(n < 0 && errno == EAGAIN, "%s: and only once", T);
 out:
@@ -1314,9 +1366,23 @@ out:
 		close(mfd);
 	if (bfd >= 0)
 		close(bfd);
+	if (lfd >= 0)
+		close(lfd);
 	mqt_del(&nl, many.name);
 	mqt_del(&nl, busy.name);
+	if (late)
+		mqt_del(&nl, lq.name);
 	cleanup();
+}
+
+static void test_stuck_many(void)
+{
+	stuck_many(false);
+}
+
+static void test_stuck_late(void)
+{
+	stuck_many(true);
 }
 
 static const struct {
@@ -1324,6 +1390,7 @@ static const struct {
 	void (*fn)(void);
 } tests[] = {
 	{ "many_small_stuck_messages_are_moved", test_stuck_many },
+	{ "other_queues_backlog_does_not_count", test_stuck_late },
 	{ "stuck_queue_does_not_stop_others", test_stuck },
 	{ "failed_durable_create_no_orphan", test_failed_create },
 	{ "detach_busy_check_races_open", test_detach_race },
