@@ -24,6 +24,12 @@
 #define MQ_CLEAN_RESTARTS 4	/* walks started over, at most */
 #define MQ_CLEAN_BATCH	64	/* messages copied per commit */
 
+/* What a count of live bytes in a segment found. */
+struct mq_clean_est {
+	s64 live;		/* bytes of the records still needed */
+	bool bounded;		/* @live is a bound, not a count */
+};
+
 struct mq_move {
 	u64 offset;
 	u64 lpos;		/* the original's */
@@ -174,25 +180,24 @@ static int mq_clean_count(struct mq_store *s, struct list_head *queues,
  * @s: the store
  * @queues: its queues (struct mq_queue, on store_node)
  * @k: the segment
- * @est: the answer
  *
  * Under mq_reg_lock, which guards @queues. Past half the segment the
  * count stops. Queues are counted by their depth where that fits; if the
  * total passes half, once more message by message.
- * Return: 0, or -EBUSY if a read in flight holds a record there or a
- * queue is read too fast to count (the next round tries again).
+ * Return: live bytes, or -EBUSY if a read in flight holds a record there
+ * or a queue is read too fast to count (the next round tries again).
  */
-int mq_clean_live(struct mq_store *s, struct list_head *queues, u64 k,
-		  struct mq_clean_est *est)
+s64 mq_clean_live(struct mq_store *s, struct list_head *queues, u64 k)
 {
 	s64 half = mq_store_seg_size(s) / 2;
+	struct mq_clean_est est;
 	int err;
 
 	lockdep_assert_held(&mq_reg_lock);
-	err = mq_clean_count(s, queues, k, half, true, est);
-	if (!err && est->bounded && est->live > half)
-		err = mq_clean_count(s, queues, k, half, false, est);
-	return err;
+	err = mq_clean_count(s, queues, k, half, true, &est);
+	if (!err && est.bounded && est.live > half)
+		err = mq_clean_count(s, queues, k, half, false, &est);
+	return err ?: est.live;
 }
 
 /*

@@ -442,8 +442,8 @@ static int __mq_queue_store_reclaim(struct mq_store *s)
  */
 static int mq_store_make_room(struct mq_store *s)
 {
-	struct mq_clean_est est;
 	u32 rounds = 0;
+	s64 live;
 	u64 k;
 	int err;
 
@@ -455,9 +455,8 @@ static int mq_store_make_room(struct mq_store *s)
 		/* Not the segment being written, nor the one before it. */
 		if (k + 1 >= mq_store_head_seg(s))
 			break;
-		/* At most half live: it gives back more than it takes. */
-		if (mq_clean_live(s, &mq_store_queues, k, &est) ||
-		    est.live > mq_store_seg_size(s) / 2)
+		live = mq_clean_live(s, &mq_store_queues, k);
+		if (live < 0 || live > mq_store_seg_size(s) / 2)
 			break;
 		/* Its originals are read back from the device: on it first. */
 		if (mq_store_durable(s) < (k + 1) * mq_store_seg_size(s)) {
