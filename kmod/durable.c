@@ -40,6 +40,20 @@ static LIST_HEAD(mq_store_queues);
 static u32 mq_store_nqueues;
 /* Durable payload bytes in memory, over every queue of the store. */
 static atomic64_t mq_store_resident;
+/*
+ * The cleaner's last run left messages no room (mq_clean_fn()), and no
+ * log space may have come back since: a non-blocking writer is told
+ * ENOSPC, not to wait for a run (mq_queue_store_reclaim()).
+ */
+static bool mq_clean_full;
+static bool mq_clean_stale;
+
+/* Readers moved or a queue left: a run may find space again. */
+static void mq_clean_space_freed(void)
+{
+	if (!READ_ONCE(mq_clean_stale))
+		WRITE_ONCE(mq_clean_stale, true);
+}
 
 static u64 mq_cache_bytes(void)
 {
@@ -115,6 +129,7 @@ static void mq_dur_unlinked(struct mq_queue *q, struct mq_msg *m)
 static void mq_dur_dropped(struct mq_queue *q)
 {
 	lockdep_assert_held(&q->lock);
+	mq_clean_space_freed();
 	atomic64_sub(q->resident_bytes, &mq_store_resident);
 	q->resident_bytes = 0;
 	q->evict_next = NULL;
@@ -210,8 +225,10 @@ static void mq_log_pos(struct mq_queue *q, u64 before)
 
 	lockdep_assert_held(&q->lock);
 	/* Best effort: the next position or the catalog carries it too. */
-	if (pos > before)
+	if (pos > before) {
 		mq_store_append_pos(q->store, q->serial, MQ_REC_POS, pos, &end);
+		mq_clean_space_freed();
+	}
 }
 
 /*
@@ -488,19 +505,34 @@ static atomic_t mq_clean_kicks;
 static atomic_t mq_clean_done;
 static DECLARE_WAIT_QUEUE_HEAD(mq_clean_wq);
 
+/* A run is asked for and not over: kicks since the last run started. */
+static bool mq_clean_pending(void)
+{
+	return atomic_read(&mq_clean_done) != atomic_read(&mq_clean_kicks);
+}
+
 static void mq_clean_fn(struct work_struct *work)
 {
 	int ticket = atomic_read(&mq_clean_kicks);
 	struct mq_store *s;
+	struct mq_queue *q;
 
 	mutex_lock(&mq_reg_lock);
 	s = mq_store_cur;
+	/* What readers free from here on, this run may not see. */
+	WRITE_ONCE(mq_clean_stale, false);
+	/* Cleared before any queue is looked at: a later mark stays. */
+	smp_mb();
 	if (s && !mq_store_failed(s) && mq_store_make_room(s))
 		pr_warn_ratelimited("%s: could not give log space back\n",
 				    mq_store_path(s));
-	mutex_unlock(&mq_reg_lock);
+	WRITE_ONCE(mq_clean_full, s && mq_store_msg_full(s));
 	atomic_set(&mq_clean_done, ticket);
 	wake_up_all(&mq_clean_wq);
+	/* Non-blocking writers poll for the end of the run (mq_dur_room()). */
+	list_for_each_entry(q, &mq_store_queues, store_node)
+		mq_queue_wake_writers(q);
+	mutex_unlock(&mq_reg_lock);
 }
 
 static DECLARE_WORK(mq_clean_work, mq_clean_fn);
@@ -526,25 +558,32 @@ static void mq_store_low_space(struct mq_store *s)
  * @s: the store
  * @wait: the writer may block
  *
- * Gives back what no queue needs; if that is not enough, kicks the
- * cleaner, and a blocking writer waits for a run that started after its
- * kick, which copies live messages forward where it can.
+ * A blocking writer gives back what no queue needs; if that is not
+ * enough, it kicks the cleaner and waits for a run that started after its
+ * kick, which copies live messages forward where it can. A non-blocking
+ * writer neither waits nor does I/O (the catalog write that gives
+ * segments back waits for the device): it kicks the cleaner and is told
+ * to try again once poll(2) says so, or that the store is full if the
+ * last run, over before this call, left messages no room and nothing
+ * was read or deleted since.
  *
  * Return: 0 (try again), -EIO, -EINTR if the caller was killed meanwhile,
- * -ERESTARTSYS if a signal came while it waited for the cleaner, or
- * -EAGAIN (!@wait: it would have had to wait for the registry lock).
+ * -ERESTARTSYS if a signal came while it waited for the cleaner; !@wait:
+ * -EAGAIN (the cleaner is making room) or -ENOSPC.
  */
 static int mq_queue_store_reclaim(struct mq_store *s, bool wait)
 {
 	int ticket, err = -EIO;
 
-	/*
-	 * Behind a catalog write on a device that may have stopped, or the
-	 * cleaner: a non-blocking writer does not wait for either.
-	 */
-	if (!wait && !mutex_trylock(&mq_reg_lock))
-		return -EAGAIN;
-	if (wait && mutex_lock_killable(&mq_reg_lock))
+	if (!wait) {
+		bool full = !mq_clean_pending() && READ_ONCE(mq_clean_full) &&
+			    !READ_ONCE(mq_clean_stale);
+
+		/* Also after ENOSPC: a space freed unseen is found then. */
+		mq_clean_kick();
+		return full ? -ENOSPC : -EAGAIN;
+	}
+	if (mutex_lock_killable(&mq_reg_lock))
 		return -EINTR;
 	if (mq_store_cur == s)
 		err = __mq_queue_store_reclaim(s);
@@ -552,10 +591,24 @@ static int mq_queue_store_reclaim(struct mq_store *s, bool wait)
 	if (err || mq_store_free_segs(s) >= mq_store_low_water(s))
 		return err;
 	ticket = mq_clean_kick();
-	if (wait && wait_event_interruptible(mq_clean_wq,
-					     atomic_read(&mq_clean_done) - ticket >= 0))
+	if (wait_event_interruptible(mq_clean_wq,
+				     atomic_read(&mq_clean_done) - ticket >= 0))
 		return -ERESTARTSYS;
 	return 0;
+}
+
+/*
+ * poll(2)'s question for a durable queue with room: may a message go
+ * into the log, or is the cleaner making room a non-blocking writer was
+ * told to wait for (EAGAIN)? Its run's end wakes the queue's pollers.
+ * Under q->lock.
+ */
+static bool mq_dur_room(struct mq_queue *q)
+{
+	lockdep_assert_held(&q->lock);
+	/* The poller is on q->pollq: pairs with the waker's wq_has_sleeper(). */
+	smp_mb();
+	return !mq_clean_pending() || !mq_store_msg_full(q->store);
 }
 
 /* Can the attached store take a durable queue with @lim? mq_reg_lock. */
@@ -686,6 +739,7 @@ static int mq_store_remove_queue(struct mq_store *s, struct mq_queue *q,
 static void mq_dur_unbind(struct mq_queue *q, bool forget, void *cat)
 {
 	lockdep_assert_held(&mq_reg_lock);
+	mq_clean_space_freed();
 	if (!list_empty(&q->store_node) && forget) {
 		if (mq_store_remove_queue(q->store, q, cat))
 			pr_warn("queue %s: deleted, but the store's catalog could not be written: it comes back on the next attach\n",
@@ -1195,6 +1249,7 @@ const struct mq_persist_ops mq_durable_ops = {
 	.put = mq_store_put,
 	.commit = mq_dur_commit,
 	.reclaim = mq_queue_store_reclaim,
+	.room = mq_dur_room,
 	.wait = mq_store_wait_writer,
 	.trim = mq_cache_trim,
 	.load = mq_msg_load,

@@ -515,7 +515,8 @@ static int mq_wait_pin(struct mq_queue *q, size_t len, bool *woken)
  * storage.
  *
  * Return: the message length, or -EINVAL (empty), -EMSGSIZE (too big),
- * -EAGAIN, -ERESTARTSYS, -EFAULT, -ENOMEM, -EIDRM, -ENOSPC (store full),
+ * -EAGAIN (full, or @nonblock and the log is being made room in),
+ * -ERESTARTSYS, -EFAULT, -ENOMEM, -EIDRM, -ENOSPC (store full),
  * -EIO (store degraded) or -EINTR (killed while waiting on the store);
  * on error nothing was appended, but for -EIO or -EINTR from a sync
  * queue's wait for stable storage: the message is queued and in the log
@@ -937,6 +938,17 @@ void mq_queue_wake_readers(struct mq_queue *q)
 }
 
 /**
+ * mq_queue_wake_writers - tell a queue's pollers that writing may go on
+ * @q: the queue
+ *
+ * For the durable binding, when log space may have come back.
+ */
+void mq_queue_wake_writers(struct mq_queue *q)
+{
+	mq_poll_wake(q, EPOLLOUT | EPOLLWRNORM);
+}
+
+/**
  * mq_queue_durable - how far a queue's store is on stable storage
  * @q: the queue
  *
@@ -984,7 +996,8 @@ int mq_queue_sync(struct mq_queue *q, u64 end)
  * @wait: the poll table
  *
  * Return: EPOLLIN when a message is queued, EPOLLOUT when a message of the
- * maximum size fits, EPOLLHUP | EPOLLERR once the queue is deleted.
+ * maximum size fits (and the durable binding does not say to wait for
+ * log space), EPOLLHUP | EPOLLERR once the queue is deleted.
  */
 __poll_t mq_queue_poll(struct mq_queue *q, struct file *file,
 		       poll_table *wait)
@@ -998,7 +1011,8 @@ __poll_t mq_queue_poll(struct mq_queue *q, struct file *file,
 		mask = EPOLLHUP | EPOLLERR;
 	if (!list_empty(&q->msgs))
 		mask |= EPOLLIN | EPOLLRDNORM;
-	if (!q->dead && mq_has_room(q, q->lim.max_msg))
+	if (!q->dead && mq_has_room(q, q->lim.max_msg) &&
+	    (!q->store || mq_persist->room(q)))
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	spin_unlock(&q->lock);
 	return mask;

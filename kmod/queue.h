@@ -258,6 +258,7 @@ struct mq_persist_ops {
 	void (*put)(struct mq_store *s);
 	int (*commit)(struct mq_store *s);
 	int (*reclaim)(struct mq_store *s, bool wait);
+	bool (*room)(struct mq_queue *q);
 	int (*wait)(struct mq_store *s, u64 end);
 	void (*trim)(struct mq_queue *q, struct mq_store *s);
 	int (*load)(struct mq_queue *q, struct mq_store *s, struct mq_msg *m);
@@ -334,6 +335,7 @@ ssize_t mq_queue_send(struct mq_queue *q, struct iov_iter *from,
 int mq_queue_direct(struct mq_queue *q, u32 n, u64 bytes, u32 longest,
 		    u64 *first);
 void mq_queue_wake_readers(struct mq_queue *q);
+void mq_queue_wake_writers(struct mq_queue *q);
 u64 mq_queue_durable(struct mq_queue *q);
 int mq_queue_sync(struct mq_queue *q, u64 end);
 __poll_t mq_queue_poll(struct mq_queue *q, struct file *file,

@@ -697,6 +697,23 @@ u32 mq_store_low_water(const struct mq_store *s)
 }
 
 /**
+ * mq_store_msg_full - would a message that needs a new segment meet ENOSPC
+ * @s: the store
+ *
+ * Return: whether the free segments are down to those messages leave.
+ */
+bool mq_store_msg_full(struct mq_store *s)
+{
+	bool full;
+
+	spin_lock(&s->lock);
+	full = (s->head - 1) / s->seg_size + 1 - s->tail_seg + MQ_KEEP_MSG >=
+	       s->nseg;
+	spin_unlock(&s->lock);
+	return full;
+}
+
+/**
  * mq_store_free_segs - segments not in use
  * @s: the store
  *

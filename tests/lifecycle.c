@@ -31,8 +31,10 @@
  *         create (inside a netlink handler). QUEUE_GET of an unrelated
  *         memory queue, a dump and STORE_GET, as uid 65534, must answer
  *         within 3 s; a writer meeting the full store (whose reclaim needs
- *         the registry lock) must die of SIGKILL. Resumed, nothing is
- *         lost.
+ *         the registry lock) must die of SIGKILL. A non-blocking
+ *         writer must be answered within 2 s, and an event loop
+ *         (poll POLLOUT, write) must not get EAGAIN after POLLOUT over
+ *         and over. Resumed, nothing is lost.
  * unload_after_io_error_event
  *         dm-flakey, an async queue with messages not yet flushed (flush
  *         interval 10 s), then every write fails and the module is
@@ -630,6 +632,56 @@ static pid_t full_writer(const char *name, char tag, uint32_t seq)
 	_exit(!err ? 0 : err == -ENOSPC ? 1 : 2);
 }
 
+/*
+ * A root child that writes one message to @name with O_NONBLOCK; exit 0
+ * if appended, 1 on ENOSPC, 3 on EAGAIN.
+ */
+static pid_t nonblock_writer(const char *name, char tag, uint32_t seq)
+{
+	pid_t pid = fork();
+	int fd, err;
+
+	if (pid)
+		return pid;
+	fd = mqt_open(name, O_WRONLY | O_NONBLOCK);
+	err = fd < 0 ? -errno : msg_write(fd, tag, seq);
+	_exit(!err ? 0 : err == -ENOSPC ? 1 : err == -EAGAIN ? 3 : 2);
+}
+
+/*
+ * An event loop on the full store while the registry lock is held across
+ * a write to the suspended device: poll(POLLOUT) then write, for a second.
+ * A write that gets EAGAIN right after poll said POLLOUT is a spin.
+ * Return: how many messages went in; *@spins, *@rounds counted.
+ */
+static uint32_t nonblock_loop(const struct qdef *q, uint32_t seq, int *spins, int *rounds)
+{
+	struct pollfd p = { .events = POLLOUT };
+	struct timespec t0, t;
+	uint32_t in = 0;
+	int err, n;
+
+	*spins = 0;
+	*rounds = 0;
+	p.fd = mqt_open(q->name, O_WRONLY | O_NONBLOCK);
+	if (p.fd < 0)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		n = poll(&p, 1, 100);
+		err = msg_write(p.fd, q->tag, seq + in);
+		if (!err)
+			in++;
+		if (n == 1 && (p.revents & POLLOUT) && err == -EAGAIN)
+			(*spins)++;
+		(*rounds)++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 1000 &&
+		 *rounds < 100000);
+	close(p.fd);
+	return in;
+}
+
 /* Write messages *@acked, ... to @q until one fails; its error. */
 static int fill_up(const struct qdef *q, uint32_t *acked)
 {
@@ -714,13 +766,14 @@ static void test_stall(void)
 	const char *T = "stall";
 	const char *mem = "mqlc-mem", *created = "mqlc-new";
 	const struct qdef fill = { "mqlc-fill", 'F', MQ_DURABILITY_ASYNC };
-	pid_t make = -1, w1 = -1, get[G__N] = { -1, -1, -1 }, wr = -1;
+	pid_t make = -1, w1 = -1, get[G__N] = { -1, -1, -1 }, wr = -1, nb = -1;
 	uint64_t st[MQ_SSTAT_MAX + 1];
 	bool suspended = false;
 	struct mq_info info;
-	uint32_t acked = 0, nread = 0, extra = 0, maybe = 0;
+	uint32_t acked = 0, nread = 0, extra = 0, maybe = 0, in;
+	int fd = -1, err, i, status = -1, spins, rounds;
+	bool answered;
 	struct got g;
-	int fd = -1, err, i, status = -1;
 
 	note("stalled_device_does_not_block_get: a full 8 MiB store on a suspended device");
 	if (!fresh_store(T, SMALL_BYTES))
@@ -752,6 +805,22 @@ static void test_stall(void)
 	suspended = !dmsetup(false, "suspend", &dm_store, NULL);
 	if (!check(suspended, "%s: store device suspended", T))
 		goto out;
+	/* A non-blocking writer leaves giving space back to the cleaner. */
+	w1 = nonblock_writer(fill.name, fill.tag, acked);
+	answered = reap(w1, 2000, &status);
+	if (!answered)
+		note_stack("reclaim: non-blocking writer", w1);
+	check(answered && WIFEXITED(status) && WEXITSTATUS(status) != 2,
+	      "%s: reclaim: a non-blocking writer of the full store is answered within 2 s (%s)",
+	      T, !answered ? "no: it waits for the device" :
+	      !WIFEXITED(status) ? "killed" : WEXITSTATUS(status) == 0 ? "appended" :
+	      WEXITSTATUS(status) == 1 ? "ENOSPC" : WEXITSTATUS(status) == 3 ? "EAGAIN" : "error");
+	if (answered && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		extra++;
+	if (!answered) {
+		nb = w1;	/* it holds the registry lock: reaped after the resume */
+		maybe++;
+	}
 	w1 = full_writer(fill.name, fill.tag, acked);
 	if (!check(wait_state_d(w1, 5000),
 		   "%s: reclaim: a writer meeting the full store reclaims, its catalog write waits (state D)",
@@ -769,6 +838,9 @@ static void test_stall(void)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		extra++;
 	w1 = -1;
+	if (nb > 0 && !reap(nb, 15000, NULL))
+		check(false, "%s: reclaim: the non-blocking writer ends once the device is back", T);
+	nb = -1;
 	stall_reap(T, "reclaim", get, &wr);
 
 	/* Phase 2: full again; a durable create's catalog write stalls. */
@@ -786,6 +858,11 @@ static void test_stall(void)
 		   "%s: create: a durable create waits for its catalog write (state D)", T))
 		goto out;
 	note_stack("create: holder", make);
+	in = nonblock_loop(&fill, acked + 1, &spins, &rounds);
+	extra += in;
+	check(spins <= 2,
+	      "%s: create: an event loop on the full store does not spin: %d of %d writes got EAGAIN right after POLLOUT",
+	      T, spins, rounds);
 	stall_lookups(T, "create", mem, &fill, acked, get, &wr);
 	maybe++;
 	suspended = dmsetup(false, "resume", &dm_store, NULL);
@@ -820,7 +897,8 @@ out:
 	for (i = 0; i < G__N; i++)
 		if (!kill_reap(get[i], 10000))
 			check(false, "%s: a getter did not end", T);
-	if (!kill_reap(make, 10000) || !kill_reap(wr, 10000) || !kill_reap(w1, 10000))
+	if (!kill_reap(make, 10000) || !kill_reap(wr, 10000) || !kill_reap(w1, 10000) ||
+	    !kill_reap(nb, 10000))
 		check(false, "%s: a child did not end", T);
 	mqt_del(&nl, mem);
 	mqt_del(&nl, created);

@@ -215,7 +215,10 @@
  * stable storage; concurrent writers share commits. A store that cannot
  * take a message fails the write with ENOSPC (full: space comes back as
  * consumers read) or EIO (device error: the store is degraded, see
- * STORE_STATE); nothing is appended then. Consumer positions are logged
+ * STORE_STATE); nothing is appended then. A full log makes a blocking
+ * writer wait for the store's cleaner first; a non-blocking one gets
+ * EAGAIN while the cleaner works, and poll(2) reports EPOLLOUT again
+ * when it is done: ENOSPC only once a run of it left no room. Consumer positions are logged
  * as messages are read, and a message is handed to a reader only once a
  * read lease covering it is on stable storage; after a crash, the
  * messages that may have been read since the last durable position come
