@@ -147,6 +147,7 @@ static int mq_clean_count(struct mq_store *s, struct list_head *queues,
 	u64 most;
 	int err;
 
+	lockdep_assert_held(&mq_reg_lock);
 	*est = (struct mq_clean_est){ 0 };
 	list_for_each_entry(q, queues, store_node) {
 		spin_lock(&q->lock);
@@ -159,7 +160,8 @@ static int mq_clean_count(struct mq_store *s, struct list_head *queues,
 			err = -EBUSY;
 		} else if (!first || mq_store_seg(s, first->lpos) != k) {
 			/* Nothing of it in @k. */
-		} else if (bound && most <= limit - est->live) {
+		} else if (bound && est->live <= limit &&
+			   most <= (u64)(limit - est->live)) {
 			est->live += most;
 			est->bounded = true;
 		} else {

@@ -23,6 +23,7 @@
 #include <linux/timekeeping.h>
 
 #include "queue.h"
+#include "registry.h"
 
 /*
  * A task asleep in read or write, on q->readers or q->writers, on its own
@@ -1085,7 +1086,8 @@ void mq_queue_change_limits(struct mq_queue *q, const struct mq_limits *lim,
 
 /**
  * mq_queue_kill - a deleted queue's messages go, its sleepers wake
- * @q: the queue, out of the registry
+ * @q: the queue, out of the registry; under mq_reg_lock, which keeps the
+ *	cleaner's walk out (q->clean_cursor)
  *
  * Every sleeper completes with -EIDRM, pollers see EPOLLHUP | EPOLLERR.
  */
@@ -1093,6 +1095,8 @@ void mq_queue_kill(struct mq_queue *q)
 {
 	struct mq_wake wake = { 0 };
 	LIST_HEAD(doomed);
+
+	lockdep_assert_held(&mq_reg_lock);
 
 	spin_lock(&q->lock);
 	WRITE_ONCE(q->dead, true);

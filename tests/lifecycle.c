@@ -1369,7 +1369,7 @@ static void stuck_many(bool late)
 	static unsigned char buf[MSG_MAX];
 	struct busy bq = { .tag = busy.tag };
 	uint64_t st[MQ_SSTAT_MAX + 1] = { 0 };
-	int mfd = -1, bfd = -1, lfd = -1, err = 0, bad = 0;
+	int mfd = -1, bfd = -1, lfd = -1, err = 0, bad = 0, gerr;
 	uint32_t k, mseq = 0, want = late ? T8_GROUP : 2 * T8_GROUP;
 	ssize_t n;
 
@@ -1400,13 +1400,13 @@ static void stuck_many(bool late)
 	bq.late = late;
 	bq.lfd = lfd;
 	err = err ?: busy_run(&bq, 10ULL * STORE_BYTES);
-	k = store_req(MQ_CMD_STORE_GET, NULL, 0, st);
-	if (err && !k)
+	gerr = store_req(MQ_CMD_STORE_GET, NULL, 0, st);
+	if (err && !gerr)
 		note("%s: %llu of %llu segments in use, %llu records moved", T,
 		     (unsigned long long)st[MQ_SSTAT_SEGMENTS_USED],
 		     (unsigned long long)st[MQ_SSTAT_SEGMENTS],
 		     (unsigned long long)st[MQ_SSTAT_MOVED_RECORDS]);
-	err = err ?: (int)k;
+	err = err ?: gerr;
 	check(!err, "%s: %llu MiB through the busy queue in a %llu MiB store, no write refused (message %u)%s",
 	      T, bq.through / MIB, (unsigned long long)(STORE_BYTES / MIB), bq.seq, why(err));
 	check(!err && st[MQ_SSTAT_MOVED_RECORDS] >= T8_GROUP,
