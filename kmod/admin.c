@@ -99,6 +99,7 @@ static void mq_queue_release(struct kref *ref)
 
 	WARN_ON_ONCE(q->clean_cursor);	/* the cleaner's walk is over */
 	mq_msgs_free(&q->msgs);
+	mq_msg_free(q->spare);
 	mem_cgroup_put(q->memcg);
 	if (q->store)
 		mq_persist->put(q->store);

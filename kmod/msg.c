@@ -52,10 +52,12 @@ struct mq_msg *mq_msg_alloc(struct mem_cgroup *memcg, size_t len, bool inl)
 	size_t n = inl ? min_t(size_t, len, MQ_MSG_INLINE) : 0, left = len - n;
 	struct mq_frag **tail, *frag;
 	struct mq_msg *m;
+	size_t size = kmalloc_size_roundup(struct_size(m, data, n));
 
-	m = kmalloc(struct_size(m, data, n), GFP_KERNEL_ACCOUNT);
+	m = kmalloc(size, GFP_KERNEL_ACCOUNT);
 	if (!m)
 		goto out;
+	m->size = size;
 	INIT_LIST_HEAD(&m->lnode);
 	m->len = len;
 	m->inl = n;
@@ -74,6 +76,53 @@ struct mq_msg *mq_msg_alloc(struct mem_cgroup *memcg, size_t len, bool inl)
 out:
 	set_active_memcg(old);
 	return m;
+}
+
+/**
+ * mq_msg_get - allocate a message, reusing a spare header if it fits
+ * @spare: the spare slot of the queue the message is for
+ * @memcg: the memory cgroup it is charged to (the spare's too)
+ * @len: its length
+ * @inl: as for mq_msg_alloc()
+ *
+ * A queue keeps the header of one message it freed (mq_msg_put()): with a
+ * writer and a reader on different CPUs, each small message would
+ * otherwise cost an allocation, its zeroing, a memcg charge and a free to
+ * another CPU's slab. Only a message that fits in its header is kept,
+ * and only one of the same kmalloc bucket reuses it, so a queue's memory
+ * is what it would be without the slot, plus the one header.
+ *
+ * Return: as mq_msg_alloc().
+ */
+struct mq_msg *mq_msg_get(struct mq_msg **spare, struct mem_cgroup *memcg,
+			  size_t len, bool inl)
+{
+	struct mq_msg *m;
+
+	if (!inl || len > MQ_MSG_INLINE || !READ_ONCE(*spare))
+		return mq_msg_alloc(memcg, len, inl);
+	m = xchg(spare, NULL);
+	if (m && m->size == kmalloc_size_roundup(struct_size(m, data, len))) {
+		INIT_LIST_HEAD(&m->lnode);
+		m->len = len;
+		m->inl = len;
+		return m;
+	}
+	mq_msg_free(m);
+	return mq_msg_alloc(memcg, len, inl);
+}
+
+/**
+ * mq_msg_put - free a message, or keep its header as the queue's spare
+ * @spare: the spare slot of the queue it was allocated for
+ * @m: the message, or NULL
+ */
+void mq_msg_put(struct mq_msg **spare, struct mq_msg *m)
+{
+	if (m && m->inl && !m->frags && !READ_ONCE(*spare) &&
+	    !cmpxchg(spare, NULL, m))
+		return;
+	mq_msg_free(m);
 }
 
 /**

@@ -36,6 +36,7 @@ struct mq_msg {
 	u32 inl;		/* payload bytes in data[] */
 	u32 pcrc;		/* durable: the payload's CRC-32C (seed 0) */
 	bool pcrc_ok;
+	u16 size;		/* the header's allocation (kmalloc bucket) */
 	struct mq_frag *frags;	/* the payload past data[] */
 	u8 data[];
 };
@@ -75,6 +76,9 @@ static inline void mq_memcpy(void *dst, const void *src, size_t len)
 
 struct mq_msg *mq_msg_alloc(struct mem_cgroup *memcg, size_t len, bool inl);
 void mq_msg_free(struct mq_msg *m);
+struct mq_msg *mq_msg_get(struct mq_msg **spare, struct mem_cgroup *memcg,
+			  size_t len, bool inl);
+void mq_msg_put(struct mq_msg **spare, struct mq_msg *m);
 void mq_msgs_free(struct list_head *list);
 bool mq_msg_fill(struct mq_msg *m, struct iov_iter *from);
 bool mq_msg_copy_out(const struct mq_msg *m, struct iov_iter *to);

@@ -209,7 +209,8 @@ static void mq_unlink(struct mq_queue *q, struct mq_msg *m)
 {
 	lockdep_assert_held(&q->lock);
 	list_del(&m->node);
-	list_del_init(&m->lnode);
+	if (!list_empty(&m->lnode))
+		list_del_init(&m->lnode);
 	if (q->clean_cursor == m)
 		q->clean_cursor = NULL;	/* the cleaner's walk starts over */
 	q->depth_msgs--;
@@ -560,7 +561,7 @@ ssize_t mq_queue_send(struct mq_queue *q, struct iov_iter *from,
 	if (len > READ_ONCE(q->lim.max_msg))
 		return -EMSGSIZE;
 again:
-	m = mq_msg_alloc(q->memcg, len, !READ_ONCE(q->store));
+	m = mq_msg_get(&q->spare, q->memcg, len, !READ_ONCE(q->store));
 	if (!m) {
 		err = -ENOMEM;
 		goto out;
@@ -841,7 +842,7 @@ out:
 	}
 	/* Delivered: now the position may pass it. */
 	mq_read_end(q, &w.rd);
-	mq_msg_free(m);
+	mq_msg_put(&q->spare, m);
 	mq_poll_wake(q, EPOLLOUT | EPOLLWRNORM);
 	return len;
 }

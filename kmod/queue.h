@@ -99,6 +99,7 @@ struct mq_queue {
 	wait_queue_head_t pollq;	/* poll(2) only; read/write use waiters */
 
 	struct mem_cgroup *memcg;	/* all queue memory is charged here */
+	struct mq_msg *spare;		/* mq_msg_get(); xchg, no lock */
 	void *ring_fe;			/* the rings front-end's; never looked at */
 
 	u32 durability;
