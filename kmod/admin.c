@@ -97,7 +97,6 @@ static void mq_queue_release(struct kref *ref)
 {
 	struct mq_queue *q = container_of(ref, struct mq_queue, ref);
 
-	WARN_ON_ONCE(q->clean_cursor);	/* the cleaner's walk is over */
 	mq_msgs_free(&q->msgs);
 	mq_msg_free(q->spare);
 	mem_cgroup_put(q->memcg);

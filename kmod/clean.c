@@ -20,15 +20,7 @@
 #include "clean.h"
 #include "registry.h"
 
-#define MQ_CLEAN_WALK	4096	/* messages counted per hold of a queue's lock */
-#define MQ_CLEAN_RESTARTS 4	/* walks started over, at most */
 #define MQ_CLEAN_BATCH	64	/* messages copied per commit */
-
-/* What a count of live bytes in a segment found. */
-struct mq_clean_est {
-	s64 live;		/* bytes of the records still needed */
-	bool bounded;		/* @live is a bound, not a count */
-};
 
 struct mq_move {
 	u64 offset;
@@ -81,125 +73,39 @@ static bool mq_clean_reading(struct mq_store *s, struct mq_queue *q, u64 k)
 	return false;
 }
 
-/*
- * The live bytes of @q's messages in segment @k, added to est->live until
- * it passes @limit. Its messages there lead q->by_lpos. The walk pauses
- * every MQ_CLEAN_WALK steps (a queue can hold millions of small
- * messages), leaving q->clean_cursor on the message it stopped at:
- * mq_unlink() clears it if that message goes, and then the walk starts
- * over. Under q->lock, which it may drop, and mq_reg_lock, which keeps
- * the cleaner's own moves and the queue's deletion out meanwhile.
- * Return: 0, or -EBUSY (a read in flight holds a record in @k, or the
- * walk was started over too often).
- */
-static int mq_clean_live_queue(struct mq_store *s, struct mq_queue *q, u64 k,
-			       s64 limit, struct mq_clean_est *est)
-{
-	int steps, restarts = 0;
-	struct mq_clean_est base = *est;
-	struct mq_msg *m;
-
-	lockdep_assert_held(&mq_reg_lock);
-	lockdep_assert_held(&q->lock);
-restart:
-	*est = base;
-	steps = 0;
-	m = list_first_entry(&q->by_lpos, struct mq_msg, lnode);
-	for (; !list_entry_is_head(m, &q->by_lpos, lnode);
-	     m = list_next_entry(m, lnode)) {
-		/* Past the limit the answer is known. */
-		if (mq_store_seg(s, m->lpos) != k || est->live > limit)
-			break;
-		est->live += mq_store_rec_end(m->lpos, m->len) - m->lpos;
-		if (++steps < MQ_CLEAN_WALK)
-			continue;
-		steps = 0;
-		q->clean_cursor = m;
-		spin_unlock(&q->lock);
-		cond_resched();
-		spin_lock(&q->lock);
-		/* A read taken meanwhile is live, uncounted: look again. */
-		if (mq_clean_reading(s, q, k)) {
-			q->clean_cursor = NULL;
-			return -EBUSY;
-		}
-		if (q->clean_cursor != m) {
-			if (++restarts > MQ_CLEAN_RESTARTS)
-				return -EBUSY;
-			goto restart;
-		}
-		q->clean_cursor = NULL;
-	}
-	return 0;
-}
-
-/*
- * One count of mq_clean_live(), up to @limit; with @bound, a queue whose
- * every message fits in what is left below @limit is counted whole,
- * without a walk (an upper bound: only a total under @limit is an
- * answer).
- */
-static int mq_clean_count(struct mq_store *s, struct list_head *queues,
-			  u64 k, s64 limit, bool bound, struct mq_clean_est *est)
-{
-	struct mq_queue *q;
-	struct mq_msg *first;
-	u64 most;
-	int err;
-
-	lockdep_assert_held(&mq_reg_lock);
-	*est = (struct mq_clean_est){ 0 };
-	list_for_each_entry(q, queues, store_node) {
-		spin_lock(&q->lock);
-		first = list_first_entry_or_null(&q->by_lpos, struct mq_msg,
-						 lnode);
-		most = q->depth_bytes + q->depth_msgs *
-			(sizeof(struct mq_disk_rec) + 7);
-		err = 0;
-		if (mq_clean_reading(s, q, k)) {
-			err = -EBUSY;
-		} else if (!first || mq_store_seg(s, first->lpos) != k) {
-			/* Nothing of it in @k. */
-		} else if (bound && est->live <= limit &&
-			   most <= (u64)(limit - est->live)) {
-			est->live += most;
-			est->bounded = true;
-		} else {
-			err = mq_clean_live_queue(s, q, k, limit, est);
-		}
-		spin_unlock(&q->lock);
-		if (err)
-			return err;
-		if (est->live > limit)
-			break;
-		cond_resched();
-	}
-	return 0;
-}
-
 /**
- * mq_clean_live - how much of a segment is still needed
+ * mq_clean_live - what the store's queues hold, and whether a round may
+ *	clean segment @k now
  * @s: the store
  * @queues: its queues (struct mq_queue, on store_node)
  * @k: the segment
  *
- * Under mq_reg_lock, which guards @queues. Past half the segment the
- * count stops. Queues are counted by their depth where that fits; if the
- * total passes half, once more message by message.
- * Return: live bytes, or -EBUSY if a read in flight holds a record there
- * or a queue is read too fast to count (the next round tries again).
+ * Under mq_reg_lock, which guards @queues. Each queue counts by its
+ * depth, an upper bound of what its records take in the log: O(1) a
+ * queue, however many messages it holds.
+ * Return: the bound in bytes, or -EBUSY if a read in flight holds a
+ * record in @k (the next round tries again).
  */
 s64 mq_clean_live(struct mq_store *s, struct list_head *queues, u64 k)
 {
-	s64 half = mq_store_seg_size(s) / 2;
-	struct mq_clean_est est;
-	int err;
+	struct mq_queue *q;
+	s64 live = 0;
+	bool busy;
+	int n = 0;
 
 	lockdep_assert_held(&mq_reg_lock);
-	err = mq_clean_count(s, queues, k, half, true, &est);
-	if (!err && est.bounded && est.live > half)
-		err = mq_clean_count(s, queues, k, half, false, &est);
-	return err ?: est.live;
+	list_for_each_entry(q, queues, store_node) {
+		spin_lock(&q->lock);
+		busy = mq_clean_reading(s, q, k);
+		live += q->depth_bytes + q->depth_msgs *
+			(sizeof(struct mq_disk_rec) + 7);
+		spin_unlock(&q->lock);
+		if (busy)
+			return -EBUSY;
+		if (!(++n % 256))
+			cond_resched();
+	}
+	return live;
 }
 
 /*

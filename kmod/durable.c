@@ -47,6 +47,8 @@ static atomic64_t mq_store_resident;
  */
 static bool mq_clean_full;
 static bool mq_clean_stale;
+/* Writers waiting for the cleaner (mq_queue_store_reclaim()). */
+static DECLARE_WAIT_QUEUE_HEAD(mq_clean_wq);
 
 /* Readers moved or a queue left: a run may find space again. */
 static void mq_clean_space_freed(void)
@@ -446,16 +448,36 @@ static int __mq_queue_store_reclaim(struct mq_store *s)
  * behind it, and stop every durable queue. When free segments run short,
  * the live messages of the oldest segment are copied forward (records
  * flagged MQ_REC_F_MOVED), then the segment is given back: a queue that
- * does not move costs its own bytes, copied once per lap of the log.
- * That is done only while it frees more than it copies: an oldest
- * segment more than half live is a store that is simply full.
- *
+ * does not move costs its own bytes, copied once per lap of the log,
+ * however much of a segment it fills. That is done only while the
+ * store's queues hold at most three quarters of what the log holds:
+ * past that, copying would cost more than three bytes for every byte it
+ * frees, and the store is full of messages someone still has to read.
+ */
+static bool mq_store_may_clean(struct mq_store *s, s64 live)
+{
+	return live >= 0 && live <= mq_store_capacity(s) / 4 * 3;
+}
+
+/* Writers waiting for log space, and pollers: some came back. */
+static void mq_clean_wake(void)
+{
+	struct mq_queue *q;
+
+	lockdep_assert_held(&mq_reg_lock);
+	wake_up_all(&mq_clean_wq);
+	list_for_each_entry(q, &mq_store_queues, store_node)
+		mq_queue_wake_writers(q);
+}
+
+/*
  * mq_store_make_room(), in the cleaner's work item: give back the
  * segments no queue needs; then, while free segments are short, move the
- * oldest one's live messages forward and give it back too, as long as it
- * is at most half live. Moving is best effort: what it cannot do (a
- * damaged record, no memory) leaves the segment where it is. Under
- * mq_reg_lock. Return: 0, or -EIO (the catalog could not be written).
+ * oldest one's live messages forward and give it back too. Each round
+ * needs a segment for its copies (a segment's records fit in one).
+ * Moving is best effort: what it cannot do (a damaged record, no memory)
+ * leaves the segment where it is. Under mq_reg_lock. Return: 0, or -EIO
+ * (the catalog could not be written).
  */
 static int mq_store_make_room(struct mq_store *s)
 {
@@ -470,10 +492,10 @@ static int mq_store_make_room(struct mq_store *s)
 	       rounds++ < mq_store_segments(s)) {
 		k = mq_store_tail_seg(s);
 		/* Not the segment being written, nor the one before it. */
-		if (k + 1 >= mq_store_head_seg(s))
+		if (k + 1 >= mq_store_head_seg(s) || !mq_store_copy_room(s))
 			break;
 		live = mq_clean_live(s, &mq_store_queues, k);
-		if (live < 0 || live > mq_store_seg_size(s) / 2)
+		if (!mq_store_may_clean(s, live))
 			break;
 		/* Its originals are read back from the device: on it first. */
 		if (mq_store_durable(s) < (k + 1) * mq_store_seg_size(s)) {
@@ -490,6 +512,9 @@ static int mq_store_make_room(struct mq_store *s)
 		err = __mq_queue_store_reclaim(s);
 		if (mq_store_tail_seg(s) == k)
 			break;
+		/* Writers need not wait for the whole run. */
+		if (!mq_store_msg_full(s))
+			mq_clean_wake();
 	}
 	return err;
 }
@@ -503,7 +528,6 @@ static int mq_store_make_room(struct mq_store *s)
  */
 static atomic_t mq_clean_kicks;
 static atomic_t mq_clean_done;
-static DECLARE_WAIT_QUEUE_HEAD(mq_clean_wq);
 
 /* A run is asked for and not over: kicks since the last run started. */
 static bool mq_clean_pending(void)
@@ -515,7 +539,6 @@ static void mq_clean_fn(struct work_struct *work)
 {
 	int ticket = atomic_read(&mq_clean_kicks);
 	struct mq_store *s;
-	struct mq_queue *q;
 
 	mutex_lock(&mq_reg_lock);
 	s = mq_store_cur;
@@ -528,10 +551,8 @@ static void mq_clean_fn(struct work_struct *work)
 				    mq_store_path(s));
 	WRITE_ONCE(mq_clean_full, s && mq_store_msg_full(s));
 	atomic_set(&mq_clean_done, ticket);
-	wake_up_all(&mq_clean_wq);
 	/* Non-blocking writers poll for the end of the run (mq_dur_room()). */
-	list_for_each_entry(q, &mq_store_queues, store_node)
-		mq_queue_wake_writers(q);
+	mq_clean_wake();
 	mutex_unlock(&mq_reg_lock);
 }
 
@@ -591,8 +612,10 @@ static int mq_queue_store_reclaim(struct mq_store *s, bool wait)
 	if (err || mq_store_free_segs(s) >= mq_store_low_water(s))
 		return err;
 	ticket = mq_clean_kick();
+	/* Its run is over, or a round of it made room for messages. */
 	if (wait_event_interruptible(mq_clean_wq,
-				     atomic_read(&mq_clean_done) - ticket >= 0))
+				     atomic_read(&mq_clean_done) - ticket >= 0 ||
+				     !mq_store_msg_full(s)))
 		return -ERESTARTSYS;
 	return 0;
 }

@@ -211,8 +211,6 @@ static void mq_unlink(struct mq_queue *q, struct mq_msg *m)
 	list_del(&m->node);
 	if (!list_empty(&m->lnode))
 		list_del_init(&m->lnode);
-	if (q->clean_cursor == m)
-		q->clean_cursor = NULL;	/* the cleaner's walk starts over */
 	q->depth_msgs--;
 	q->depth_bytes -= m->len;
 	q->msgs_out++;
@@ -1087,8 +1085,7 @@ void mq_queue_change_limits(struct mq_queue *q, const struct mq_limits *lim,
 
 /**
  * mq_queue_kill - a deleted queue's messages go, its sleepers wake
- * @q: the queue, out of the registry; under mq_reg_lock, which keeps the
- *	cleaner's walk out (q->clean_cursor)
+ * @q: the queue, out of the registry; under mq_reg_lock (admin.c)
  *
  * Every sleeper completes with -EIDRM, pollers see EPOLLHUP | EPOLLERR.
  */
@@ -1105,7 +1102,6 @@ void mq_queue_kill(struct mq_queue *q)
 		mq_persist->dropped(q);
 	list_splice_init(&q->msgs, &doomed);
 	INIT_LIST_HEAD(&q->by_lpos);	/* the same messages */
-	q->clean_cursor = NULL;
 	q->depth_msgs = 0;
 	q->depth_bytes = 0;
 	q->redelivered = 0;

@@ -68,11 +68,6 @@ struct mq_queue {
 	 * the two orders differ; this one says which segments are needed.
 	 */
 	struct list_head by_lpos;
-	/*
-	 * Non-NULL only while the cleaner (under mq_reg_lock) has dropped
-	 * q->lock in its walk of the queue (mq_clean_live_queue()).
-	 */
-	struct mq_msg *clean_cursor;
 	struct mq_limits lim;
 	umode_t mode;
 	kuid_t uid;

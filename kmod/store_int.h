@@ -56,6 +56,7 @@ struct mq_store {
 	u64 submitted;			/* the last commit's end: frozen before */
 	u64 zeroed;			/* log buffer cleared up to here */
 	u64 seg_fill[MQ_SEG_FILL];	/* where closed segments' records end */
+	u64 copy_seg;			/* opened by a cleaner's copy (U64_MAX) */
 	u64 pos_lpos;			/* the last POS record, while not durable */
 	u64 pos_serial;
 	int err;			/* sticky: an I/O error degraded the store */

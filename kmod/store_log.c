@@ -85,8 +85,10 @@ static void mq_seg_open(struct mq_store *s, u64 k, u64 prev_end)
  * Segments an append must leave free (@keep of mq_log_reserve()): a
  * message two, the cleaner's copy one, a position record none. So readers
  * can always record their progress, and when messages meet a full log
- * the cleaner still has a segment to copy into (a round copies at most
- * half a segment), which gives back more than it takes.
+ * the cleaner still has a segment to copy into. A round copies at most a
+ * segment's records, which fit in one; and a segment a copy opened with
+ * the last but one free is the copies' alone (messages wait), so that a
+ * round, once started, can finish and give its segment back.
  */
 enum { MQ_KEEP_POS, MQ_KEEP_MOVED, MQ_KEEP_MSG };
 
@@ -104,6 +106,10 @@ static s64 mq_log_reserve(struct mq_store *s, u64 need, unsigned int keep)
 		return s->err;
 	if (s->detached)
 		return -EIO;
+	/* Messages could not have opened it: they leave it to the copies. */
+	if (keep == MQ_KEEP_MSG && k == s->copy_seg &&
+	    k + 1 - s->tail_seg + keep >= s->nseg)
+		return -ENOSPC;
 	if (pos + need > (k + 1) * s->seg_size) {
 		if (k + 1 - s->tail_seg + keep >= s->nseg)
 			return -ENOSPC;
@@ -120,6 +126,7 @@ static s64 mq_log_reserve(struct mq_store *s, u64 need, unsigned int keep)
 			return -EINPROGRESS;
 		s->seg_fill[k % MQ_SEG_FILL] = pos;
 		mq_seg_open(s, k + 1, pos);
+		s->copy_seg = keep == MQ_KEEP_MOVED ? k + 1 : U64_MAX;
 		pos = s->head;
 		/* Running short: the binding copies live messages forward. */
 		if (s->nseg - (k + 2 - s->tail_seg) < mq_store_low_water(s) &&
@@ -694,6 +701,29 @@ u64 mq_store_durable(struct mq_store *s)
 u32 mq_store_low_water(const struct mq_store *s)
 {
 	return max(s->nseg / 4, 4U);
+}
+
+/**
+ * mq_store_capacity - what the log holds of records, the segments
+ *	messages leave and the one being written apart
+ * @s: the store
+ *
+ * Return: bytes.
+ */
+u64 mq_store_capacity(const struct mq_store *s)
+{
+	return (u64)(s->nseg - MQ_KEEP_MSG - 1) * (s->seg_size - BLK);
+}
+
+/**
+ * mq_store_copy_room - may a cleaner's copy open a segment
+ * @s: the store
+ *
+ * Return: whether the free segments are more than copies leave.
+ */
+bool mq_store_copy_room(struct mq_store *s)
+{
+	return mq_store_free_segs(s) > MQ_KEEP_MOVED;
 }
 
 /**

@@ -463,6 +463,7 @@ struct mq_store *mq_store_open(const char *path, u32 flush_ms,
 	s->low_space = low_space;
 	strscpy(s->path, path, sizeof(s->path));
 	s->pos_lpos = U64_MAX;
+	s->copy_seg = U64_MAX;
 	s->sb_buf = kmalloc(BLK, GFP_KERNEL);
 	if (!s->sb_buf) {
 		err = -ENOMEM;

@@ -1211,7 +1211,7 @@ out:
 /* ---- stuck_queue_does_not_stop_others ---- */
 
 #define T8_LATE		40	/* the earlier queue's messages, */
-#define T8_LATE_LEN	10000	/* 400 KB in all: under half a segment */
+#define T8_LATE_LEN	10000	/* 400 KB in all */
 
 static int t8_late(int fd, uint32_t seq, bool write_it)
 {
@@ -1330,8 +1330,8 @@ out:
 
 /* ---- many_small_stuck_messages_are_moved ---- */
 
-#define T8_GROUP	5000	/* over the 4096 the cleaner counts per lock hold */
-#define T8_LEN		40	/* 96-byte records: a group is under half a segment */
+#define T8_GROUP	5000	/* small unread messages in a group */
+#define T8_LEN		40	/* 96-byte records: 480 KB a group */
 
 static int t8_write(int fd, uint32_t seq)
 {
@@ -1352,13 +1352,12 @@ static bool t8_intact(const char *buf, ssize_t n, uint32_t seq)
 /*
  * 5000 small unread messages in one queue, in the first segment, and
  * another queue moving ten times the store through it. Then, four
- * segments on, either 5000 more in the same queue (so that the queue as
- * a whole is over half a segment and its messages in the oldest must be
- * counted one by one, more than are counted per hold of its lock), or,
- * @late, a backlog of 400 KB that moves (one read, one written per
- * round) in a queue made before it: nothing of it is in the oldest
- * segment, and it must not count. Either way the cleaner must
- * move the oldest segment's messages, and no write meets ENOSPC.
+ * segments on, either 5000 more in the same queue (a queue whose
+ * messages spread over segments far apart), or, @late, a backlog of
+ * 400 KB that moves (one read, one written per round) in a queue made
+ * before it. Either way the cleaner must move the oldest segment's
+ * messages (written when it counted live bytes per segment, it once gave
+ * up on both), and no write meets ENOSPC.
  */
 static void stuck_many(bool late)
 {
@@ -1463,6 +1462,112 @@ static void test_stuck_late(void)
 	stuck_many(true);
 }
 
+/* ---- stuck_backlog_does_not_stop_others, store_full_of_unread_is_enospc ---- */
+
+/*
+ * A stuck queue whose backlog fills whole segments, written at once:
+ * @backlog bytes. Under three quarters of the log, the cleaner copies
+ * those segments forward as the log comes round (they are all live), and
+ * ten times the store goes through a busy queue with no write refused;
+ * the backlog is all there, in order, after detach and attach. Over it,
+ * the store is full: the busy queue meets ENOSPC, the cleaner does not
+ * copy round and round meanwhile, and reading the backlog brings the
+ * space back.
+ */
+static void stuck_backlog(unsigned long long backlog, bool full)
+{
+	const char *T = full ? "full" : "backlog";
+	const struct qdef stuck = { "mqlc-backlog", 'K', MQ_DURABILITY_ASYNC };
+	const struct qdef busy = { "mqlc-busy", 'B', MQ_DURABILITY_ASYNC };
+	struct busy bq = { .tag = busy.tag };
+	uint64_t st[MQ_SSTAT_MAX + 1] = { 0 }, moved;
+	unsigned long long bytes = 0;
+	uint32_t n = 0, k, bad = 0;
+	int sfd = -1, bfd = -1, err, gerr;
+	struct got g;
+
+	if (!fresh_store(T, STORE_BYTES))
+		goto out;
+	err = queue_new(&stuck, 100000) ?: queue_new(&busy, 64);
+	sfd = err ? -1 : mqt_open(stuck.name, O_RDWR);
+	bfd = err ? -1 : mqt_open(busy.name, O_RDWR);
+	if (!err && (sfd < 0 || bfd < 0))
+		err = -errno;
+	for (; !err && bytes < backlog; n++) {
+		err = msg_write(sfd, stuck.tag, n);
+		bytes += msg_len(stuck.tag, n);
+	}
+	if (!check(!err, "%s: a stuck queue with %llu KiB of backlog in %u messages, and a busy one%s",
+		   T, bytes >> 10, n, why(err)))
+		goto out;
+	bq.fd = bfd;
+	err = busy_run(&bq, 10ULL * STORE_BYTES);
+	gerr = store_req(MQ_CMD_STORE_GET, NULL, 0, st);
+	moved = st[MQ_SSTAT_MOVED_BYTES];
+	if (!full) {
+		check(!err && !gerr,
+		      "%s: %llu MiB through the busy queue in a %llu MiB store, no write refused (message %u)%s",
+		      T, bq.through / MIB, (unsigned long long)(STORE_BYTES / MIB), bq.seq,
+		      why(err ?: gerr));
+		check(!gerr && moved >= bytes,
+		      "%s: the cleaner moved the backlog forward: %llu records, %llu KiB (%.1f%% of the bytes written)",
+		      T, (unsigned long long)st[MQ_SSTAT_MOVED_RECORDS],
+		      (unsigned long long)moved >> 10,
+		      bq.through ? 100.0 * moved / bq.through : 0);
+	} else {
+		if (err)
+			bq.seq--;	/* busy_run() counted the refused one */
+		check(err == -ENOSPC && bq.through < STORE_BYTES,
+		      "%s: the busy queue meets ENOSPC after %llu KiB (%s)", T, bq.through >> 10,
+		      errname(err));
+		check(!gerr && moved < STORE_BYTES,
+		      "%s: the cleaner did not copy round and round: %llu KiB moved%s", T,
+		      (unsigned long long)moved >> 10, why(gerr));
+	}
+	close(bfd);
+	close(sfd);
+	bfd = sfd = -1;
+	/* Recovery finds the copies, not gaps. */
+	err = store_req(MQ_CMD_STORE_DETACH, NULL, 0, NULL) ?:
+	      store_req(MQ_CMD_STORE_ATTACH, dm_store.path, 0, NULL);
+	sfd = err ? -1 : mqt_open(stuck.name, O_RDONLY | O_NONBLOCK);
+	for (k = 0; sfd >= 0 && k < n; k++)
+		if (!recv_one(sfd, stuck.tag, &g) || !g.intact || g.seq != k)
+			bad++;
+	check(!err && sfd >= 0 && !bad,
+	      "%s: after detach and attach the %u backlog messages read back in order, intact (%u bad)%s",
+	      T, n, bad, why(err));
+	check(sfd >= 0 && !recv_one(sfd, stuck.tag, &g) && errno == EAGAIN, "%s: and only once",
+	      T);
+	if (full) {
+		/* The space is back: the busy queue goes on. */
+		bfd = mqt_open(busy.name, O_RDWR);
+		bq.fd = bfd;
+		bq.through = 0;
+		err = bfd < 0 ? -errno : busy_run(&bq, STORE_BYTES);
+		check(!err, "%s: once the backlog is read, 16 MiB more go through the busy queue%s",
+		      T, why(err));
+	}
+out:
+	if (sfd >= 0)
+		close(sfd);
+	if (bfd >= 0)
+		close(bfd);
+	mqt_del(&nl, stuck.name);
+	mqt_del(&nl, busy.name);
+	cleanup();
+}
+
+static void test_stuck_backlog(void)
+{
+	stuck_backlog(3 * MIB, false);	/* three segments' worth */
+}
+
+static void test_store_full(void)
+{
+	stuck_backlog(10 * MIB, true);	/* over three quarters of the log */
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -1470,6 +1575,8 @@ static const struct {
 	{ "many_small_stuck_messages_are_moved", test_stuck_many },
 	{ "other_queues_backlog_does_not_count", test_stuck_late },
 	{ "stuck_queue_does_not_stop_others", test_stuck },
+	{ "stuck_backlog_does_not_stop_others", test_stuck_backlog },
+	{ "store_full_of_unread_is_enospc", test_store_full },
 	{ "failed_durable_create_no_orphan", test_failed_create },
 	{ "detach_busy_check_races_open", test_detach_race },
 	{ "stalled_device_does_not_block_get", test_stall },

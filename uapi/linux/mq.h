@@ -213,8 +213,9 @@
  * store's log buffer, flushed to stable storage within STORE_FLUSH_MS;
  * a write(2) to a "sync" queue returns only after its message is on
  * stable storage; concurrent writers share commits. A store that cannot
- * take a message fails the write with ENOSPC (full: space comes back as
- * consumers read) or EIO (device error: the store is degraded, see
+ * take a message fails the write with ENOSPC (full, or its queues hold
+ * over three quarters of its log: space comes back as consumers read)
+ * or EIO (device error: the store is degraded, see
  * STORE_STATE); nothing is appended then. A full log makes a blocking
  * writer wait for the store's cleaner first; a non-blocking one gets
  * EAGAIN while the cleaner works, and poll(2) reports EPOLLOUT again
