@@ -99,7 +99,9 @@ struct mq_msg *mq_msg_get(struct mq_msg **spare, struct mem_cgroup *memcg,
 {
 	struct mq_msg *m;
 
-	if (!inl || len > MQ_MSG_INLINE || !READ_ONCE(*spare))
+	/* KASAN's quarantine finds a use after free only if it is freed. */
+	if (IS_ENABLED(CONFIG_KASAN) || !inl || len > MQ_MSG_INLINE ||
+	    !READ_ONCE(*spare))
 		return mq_msg_alloc(memcg, len, inl);
 	m = xchg(spare, NULL);
 	if (m && m->size == kmalloc_size_roundup(struct_size(m, data, len))) {
@@ -119,7 +121,8 @@ struct mq_msg *mq_msg_get(struct mq_msg **spare, struct mem_cgroup *memcg,
  */
 void mq_msg_put(struct mq_msg **spare, struct mq_msg *m)
 {
-	if (m && m->inl && !m->frags && !READ_ONCE(*spare) &&
+	if (!IS_ENABLED(CONFIG_KASAN) && m && m->inl && !m->frags &&
+	    !READ_ONCE(*spare) &&
 	    !cmpxchg(spare, NULL, m))
 		return;
 	mq_msg_free(m);

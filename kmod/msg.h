@@ -36,7 +36,7 @@ struct mq_msg {
 	u32 inl;		/* payload bytes in data[] */
 	u32 pcrc;		/* durable: the payload's CRC-32C (seed 0) */
 	bool pcrc_ok;
-	u16 size;		/* the header's allocation (kmalloc bucket) */
+	u32 size;		/* the header's allocation (kmalloc bucket) */
 	struct mq_frag *frags;	/* the payload past data[] */
 	u8 data[];
 };
