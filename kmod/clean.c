@@ -73,39 +73,57 @@ static bool mq_clean_reading(struct mq_store *s, struct mq_queue *q, u64 k)
 	return false;
 }
 
+/* Messages of a queue looked at in the oldest segment, at most. */
+#define MQ_CLEAN_PEEK	64
+
 /**
- * mq_clean_live - what the store's queues hold, and whether a round may
- *	clean segment @k now
+ * mq_clean_live - what the store's queues hold, and what segment @k does
  * @s: the store
  * @queues: its queues (struct mq_queue, on store_node)
  * @k: the segment
+ * @l: filled in
  *
  * Under mq_reg_lock, which guards @queues. Each queue counts by its
- * depth, an upper bound of what its records take in the log: O(1) a
- * queue, however many messages it holds.
- * Return: the bound in bytes, or -EBUSY if a read in flight holds a
- * record in @k (the next round tries again).
+ * depth, an upper bound of what its records take in the log, and by its
+ * first MQ_CLEAN_PEEK messages in @k: O(1) a queue, however many
+ * messages it holds.
+ * Return: 0, or -EBUSY if a read in flight holds a record in @k (the
+ * next round tries again).
  */
-s64 mq_clean_live(struct mq_store *s, struct list_head *queues, u64 k)
+int mq_clean_live(struct mq_store *s, struct list_head *queues, u64 k,
+		  struct mq_clean_live *l)
 {
 	struct mq_queue *q;
-	s64 live = 0;
+	struct mq_msg *m;
+	int n = 0, peek;
 	bool busy;
-	int n = 0;
 
 	lockdep_assert_held(&mq_reg_lock);
+	*l = (struct mq_clean_live){ 0 };
 	list_for_each_entry(q, queues, store_node) {
 		spin_lock(&q->lock);
 		busy = mq_clean_reading(s, q, k);
-		live += q->depth_bytes + q->depth_msgs *
-			(sizeof(struct mq_disk_rec) + 7);
+		l->total += q->depth_bytes + q->depth_msgs *
+			    (sizeof(struct mq_disk_rec) + 7);
+		l->max_rec = max_t(u64, l->max_rec, sizeof(struct mq_disk_rec) +
+				   q->lim.max_msg + 7);
+		peek = 0;
+		list_for_each_entry(m, &q->by_lpos, lnode) {
+			if (mq_store_seg(s, m->lpos) != k)
+				break;
+			if (++peek > MQ_CLEAN_PEEK) {
+				l->in_seg_unknown = true;
+				break;
+			}
+			l->in_seg += mq_store_rec_end(m->lpos, m->len) - m->lpos;
+		}
 		spin_unlock(&q->lock);
 		if (busy)
 			return -EBUSY;
 		if (!(++n % 256))
 			cond_resched();
 	}
-	return live;
+	return 0;
 }
 
 /*

@@ -50,7 +50,11 @@ static bool mq_clean_stale;
 /* Writers waiting for the cleaner (mq_queue_store_reclaim()). */
 static DECLARE_WAIT_QUEUE_HEAD(mq_clean_wq);
 
-/* Readers moved or a queue left: a run may find space again. */
+/*
+ * Readers moved or a queue left: a run may find space again, so the next
+ * non-blocking writer is not told ENOSPC from the last one. May be called
+ * in atomic context.
+ */
 static void mq_clean_space_freed(void)
 {
 	if (!READ_ONCE(mq_clean_stale))
@@ -449,14 +453,18 @@ static int __mq_queue_store_reclaim(struct mq_store *s)
  * the live messages of the oldest segment are copied forward (records
  * flagged MQ_REC_F_MOVED), then the segment is given back: a queue that
  * does not move costs its own bytes, copied once per lap of the log,
- * however much of a segment it fills. That is done only while the
- * store's queues hold at most three quarters of what the log holds:
- * past that, copying would cost more than three bytes for every byte it
- * frees, and the store is full of messages someone still has to read.
+ * however much of a segment it fills. That is done while it pays: the
+ * store's queues hold at most three quarters of what the log holds with
+ * the low water kept free (past that, each byte freed costs more than
+ * three copied, and the store is full of messages someone still has to
+ * read), or the oldest segment holds little.
  */
-static bool mq_store_may_clean(struct mq_store *s, s64 live)
+static bool mq_store_may_clean(struct mq_store *s,
+			       const struct mq_clean_live *l)
 {
-	return live >= 0 && live <= mq_store_capacity(s) / 4 * 3;
+	if (!l->in_seg_unknown && l->in_seg <= mq_store_seg_size(s) / 8)
+		return true;
+	return l->total <= mq_store_capacity(s, l->max_rec) / 4 * 3;
 }
 
 /* Writers waiting for log space, and pollers: some came back. */
@@ -471,52 +479,46 @@ static void mq_clean_wake(void)
 }
 
 /*
- * mq_store_make_room(), in the cleaner's work item: give back the
- * segments no queue needs; then, while free segments are short, move the
- * oldest one's live messages forward and give it back too. Each round
- * needs a segment for its copies (a segment's records fit in one).
- * Moving is best effort: what it cannot do (a damaged record, no memory)
- * leaves the segment where it is. Under mq_reg_lock. Return: 0, or -EIO
- * (the catalog could not be written).
+ * One round of the cleaner: while free segments are short, move the
+ * oldest segment's live messages forward and give it back. A round needs
+ * two free segments (mq_log_reserve()). Moving is best effort: what it
+ * cannot do (a damaged record, no memory) leaves the segment where it
+ * is. Under mq_reg_lock. Return: 1 (done, another may follow), 0 (none:
+ * not needed or not possible), -EBUSY (a read in flight holds a record
+ * there), or -EIO or -ENOMEM (the catalog).
  */
-static int mq_store_make_room(struct mq_store *s)
+static int mq_clean_round(struct mq_store *s)
 {
-	u32 rounds = 0;
-	s64 live;
-	u64 k;
+	u64 k = mq_store_tail_seg(s);
+	struct mq_clean_live l;
 	int err;
 
 	lockdep_assert_held(&mq_reg_lock);
-	err = __mq_queue_store_reclaim(s);
-	while (!err && mq_store_free_segs(s) < mq_store_low_water(s) &&
-	       rounds++ < mq_store_segments(s)) {
-		k = mq_store_tail_seg(s);
-		/* Not the segment being written, nor the one before it. */
-		if (k + 1 >= mq_store_head_seg(s) || !mq_store_copy_room(s))
-			break;
-		live = mq_clean_live(s, &mq_store_queues, k);
-		if (!mq_store_may_clean(s, live))
-			break;
-		/* Its originals are read back from the device: on it first. */
-		if (mq_store_durable(s) < (k + 1) * mq_store_seg_size(s)) {
-			err = mq_store_commit_all(s, false);
-			if (err)
-				break;
-		}
-		err = mq_clean_seg(s, &mq_store_queues, k, false);
-		if (err == -EINTR || err == -EIO)
-			break;
+	if (mq_store_free_segs(s) >= mq_store_low_water(s))
+		return 0;
+	/* Not the segment being written, nor the one before it. */
+	if (k + 1 >= mq_store_head_seg(s) || !mq_store_copy_room(s))
+		return 0;
+	if (mq_clean_live(s, &mq_store_queues, k, &l))
+		return -EBUSY;
+	if (!mq_store_may_clean(s, &l))
+		return 0;
+	/* Its originals are read back from the device: on it first. */
+	if (mq_store_durable(s) < (k + 1) * mq_store_seg_size(s)) {
+		err = mq_store_commit_all(s, false);
 		if (err)
-			pr_warn_ratelimited("%s: moving segment %llu's live messages failed (%d)\n",
-					    mq_store_path(s), k, err);
-		err = __mq_queue_store_reclaim(s);
-		if (mq_store_tail_seg(s) == k)
-			break;
-		/* Writers need not wait for the whole run. */
-		if (!mq_store_msg_full(s))
-			mq_clean_wake();
+			return err;
 	}
-	return err;
+	err = mq_clean_seg(s, &mq_store_queues, k, false);
+	if (err == -EIO)
+		return err;
+	if (err)
+		pr_warn_ratelimited("%s: moving segment %llu's live messages failed (%d)\n",
+				    mq_store_path(s), k, err);
+	err = __mq_queue_store_reclaim(s);
+	if (err)
+		return err;
+	return mq_store_tail_seg(s) != k;
 }
 
 /*
@@ -532,13 +534,23 @@ static atomic_t mq_clean_done;
 /* A run is asked for and not over: kicks since the last run started. */
 static bool mq_clean_pending(void)
 {
-	return atomic_read(&mq_clean_done) != atomic_read(&mq_clean_kicks);
+	/* Pairs with mq_clean_fn()'s release: its mq_clean_full is seen. */
+	return atomic_read_acquire(&mq_clean_done) !=
+	       atomic_read(&mq_clean_kicks);
 }
 
+/*
+ * A run: give back what no queue needs, then rounds, at most one for each
+ * segment in use when it started (a lap of the log). Between rounds the
+ * registry lock is let go, so that netlink requests and detach need not
+ * wait for the whole run.
+ */
 static void mq_clean_fn(struct work_struct *work)
 {
-	int ticket = atomic_read(&mq_clean_kicks);
+	int ticket = atomic_read(&mq_clean_kicks), err = 0;
 	struct mq_store *s;
+	bool busy = false;
+	u32 rounds, used;
 
 	mutex_lock(&mq_reg_lock);
 	s = mq_store_cur;
@@ -546,14 +558,43 @@ static void mq_clean_fn(struct work_struct *work)
 	WRITE_ONCE(mq_clean_stale, false);
 	/* Cleared before any queue is looked at: a later mark stays. */
 	smp_mb();
-	if (s && !mq_store_failed(s) && mq_store_make_room(s))
-		pr_warn_ratelimited("%s: could not give log space back\n",
-				    mq_store_path(s));
-	WRITE_ONCE(mq_clean_full, s && mq_store_msg_full(s));
-	atomic_set(&mq_clean_done, ticket);
-	/* Non-blocking writers poll for the end of the run (mq_dur_room()). */
+	if (s)
+		mq_store_get(s);
+	if (s && !mq_store_failed(s)) {
+		used = mq_store_segments(s) - mq_store_free_segs(s);
+		err = __mq_queue_store_reclaim(s);
+		for (rounds = 0; !err && rounds < used; rounds++) {
+			/* Writers need not wait for the whole run. */
+			if (!mq_store_msg_full(s))
+				mq_clean_wake();
+			err = mq_clean_round(s);
+			if (err == -EBUSY) {
+				/* A read in flight: writers try again. */
+				busy = true;
+				err = 0;
+				break;
+			}
+			if (err <= 0)
+				break;
+			err = 0;
+			mutex_unlock(&mq_reg_lock);
+			cond_resched();
+			mutex_lock(&mq_reg_lock);
+			if (mq_store_cur != s || mq_store_failed(s))
+				break;
+		}
+		if (err < 0)
+			pr_warn_ratelimited("%s: could not give log space back (%d)\n",
+					    mq_store_path(s), err);
+	}
+	WRITE_ONCE(mq_clean_full, s && mq_store_cur == s && !busy &&
+		   mq_store_msg_full(s));
+	atomic_set_release(&mq_clean_done, ticket);
+	/* Writers and pollers waiting for the end of the run. */
 	mq_clean_wake();
 	mutex_unlock(&mq_reg_lock);
+	if (s)
+		mq_store_put(s);
 }
 
 static DECLARE_WORK(mq_clean_work, mq_clean_fn);
@@ -579,44 +620,38 @@ static void mq_store_low_space(struct mq_store *s)
  * @s: the store
  * @wait: the writer may block
  *
- * A blocking writer gives back what no queue needs; if that is not
- * enough, it kicks the cleaner and waits for a run that started after its
- * kick, which copies live messages forward where it can. A non-blocking
- * writer neither waits nor does I/O (the catalog write that gives
- * segments back waits for the device): it kicks the cleaner and is told
- * to try again once poll(2) says so, or that the store is full if the
- * last run, over before this call, left messages no room and nothing
- * was read or deleted since.
+ * Giving space back writes the catalog, which waits for the device, and
+ * copying reads records back: the cleaner's work item does both, no
+ * writer. A blocking writer kicks it and waits, interruptibly, until a
+ * round makes room for messages or a run that started after the kick is
+ * over. A non-blocking writer kicks it and is told to try again once
+ * poll(2) says so. Both are told the store is full when a run (for the
+ * non-blocking: the last, and nothing was read or deleted since) left
+ * messages no room, and no read in flight kept it from looking.
  *
- * Return: 0 (try again), -EIO, -EINTR if the caller was killed meanwhile,
- * -ERESTARTSYS if a signal came while it waited for the cleaner; !@wait:
- * -EAGAIN (the cleaner is making room) or -ENOSPC.
+ * Return: 0 (try again), -ENOSPC, -ERESTARTSYS if a signal came while it
+ * waited; !@wait: -EAGAIN (the cleaner is making room) or -ENOSPC.
  */
 static int mq_queue_store_reclaim(struct mq_store *s, bool wait)
 {
-	int ticket, err = -EIO;
+	int ticket;
 
 	if (!wait) {
-		bool full = !mq_clean_pending() && READ_ONCE(mq_clean_full) &&
-			    !READ_ONCE(mq_clean_stale);
-
-		/* Also after ENOSPC: a space freed unseen is found then. */
+		/* Nothing came back since: no run for it, and poll(2) says so. */
+		if (!mq_clean_pending() && READ_ONCE(mq_clean_full) &&
+		    !READ_ONCE(mq_clean_stale))
+			return -ENOSPC;
 		mq_clean_kick();
-		return full ? -ENOSPC : -EAGAIN;
+		return -EAGAIN;
 	}
-	if (mutex_lock_killable(&mq_reg_lock))
-		return -EINTR;
-	if (mq_store_cur == s)
-		err = __mq_queue_store_reclaim(s);
-	mutex_unlock(&mq_reg_lock);
-	if (err || mq_store_free_segs(s) >= mq_store_low_water(s))
-		return err;
 	ticket = mq_clean_kick();
-	/* Its run is over, or a round of it made room for messages. */
 	if (wait_event_interruptible(mq_clean_wq,
-				     atomic_read(&mq_clean_done) - ticket >= 0 ||
+				     atomic_read_acquire(&mq_clean_done) - ticket >= 0 ||
 				     !mq_store_msg_full(s)))
 		return -ERESTARTSYS;
+	if (atomic_read_acquire(&mq_clean_done) - ticket >= 0 &&
+	    READ_ONCE(mq_clean_full) && mq_store_msg_full(s))
+		return -ENOSPC;
 	return 0;
 }
 

@@ -546,7 +546,7 @@ ssize_t mq_queue_send(struct mq_queue *q, struct iov_iter *from,
 	size_t len = iov_iter_count(from);
 	struct mq_wake wake = { 0 };
 	struct mq_store *s = NULL;
-	bool reclaimed = false, sync = false, woken = false;
+	bool sync = false, woken = false;
 	struct mq_waiter w;
 	struct mq_msg *m;
 	u64 end = 0;
@@ -633,15 +633,17 @@ relock:
 	}
 	spin_unlock(&q->lock);
 	mq_wake_up(&wake);
-	if (err == -EINPROGRESS || (err == -ENOSPC && !reclaimed)) {
-		/* The log's memory is full, or its space: make room. */
-		if (err == -EINPROGRESS) {
+	if (err == -EINPROGRESS || err == -ENOSPC) {
+		/*
+		 * The log's memory is full, or its space: make room. Space
+		 * comes back in rounds of the cleaner, which other writers
+		 * may take first: until it says the store is full.
+		 */
+		if (err == -EINPROGRESS)
 			/* Nothing of ours appended yet: killable. */
 			err = mq_persist->commit(s);
-		} else {
-			reclaimed = true;
+		else
 			err = mq_persist->reclaim(s, !nonblock);
-		}
 		mq_persist->put(s);
 		s = NULL;
 		/* A writer can steer the log here again and again. */

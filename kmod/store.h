@@ -160,7 +160,7 @@ u64 mq_store_durable(struct mq_store *s);
 u32 mq_store_low_water(const struct mq_store *s);
 u32 mq_store_free_segs(struct mq_store *s);
 bool mq_store_msg_full(struct mq_store *s);
-u64 mq_store_capacity(const struct mq_store *s);
+u64 mq_store_capacity(const struct mq_store *s, u64 max_rec);
 bool mq_store_copy_room(struct mq_store *s);
 
 /* The log position after a message's record. */

@@ -82,32 +82,44 @@ static void mq_seg_open(struct mq_store *s, u64 k, u64 prev_end)
 }
 
 /*
- * Segments an append must leave free (@keep of mq_log_reserve()): a
- * message two, the cleaner's copy one, a position record none. So readers
- * can always record their progress, and when messages meet a full log
- * the cleaner still has a segment to copy into. A round copies at most a
- * segment's records, which fit in one; and a segment a copy opened with
- * the last but one free is the copies' alone (messages wait), so that a
- * round, once started, can finish and give its segment back.
+ * What an append is (@kind of mq_log_reserve()), and the segments it must
+ * leave free: a message three, the cleaner's copy one, a position record
+ * none. So readers can always record their progress, and when messages
+ * meet a full log the cleaner still has segments to copy into: a round
+ * copies at most a segment's records, which fit in one. A segment a copy
+ * opened while messages may not open one is the copies' alone (messages
+ * wait), so that a round, once started, can finish and give its segment
+ * back, unless positions readers log meanwhile fill it. Stores of fewer
+ * than MQ_STORE_MIN_SEGMENTS, formatted before, keep two for messages:
+ * with three, their cleaner could never run.
  */
 enum { MQ_KEEP_POS, MQ_KEEP_MOVED, MQ_KEEP_MSG };
 
+static unsigned int mq_keep(const struct mq_store *s, unsigned int kind)
+{
+	if (kind != MQ_KEEP_MSG)
+		return kind;
+	return s->nseg < MQ_STORE_MIN_SEGMENTS ? 2 : 3;
+}
+
 /*
- * Find room for @need bytes, leaving @keep segments free; under s->lock.
+ * Find room for @need bytes for an append of @kind, leaving the segments
+ * it must free; under s->lock.
  * Return: the position, -ENOSPC, -EINPROGRESS (commit first) or -EIO.
  */
-static s64 mq_log_reserve(struct mq_store *s, u64 need, unsigned int keep)
+static s64 mq_log_reserve(struct mq_store *s, u64 need, unsigned int kind)
 {
 	/* The segment of the last byte written (a header, at least). */
 	u64 pos = s->head, k = (pos - 1) / s->seg_size;
+	unsigned int keep = mq_keep(s, kind);
 
 	lockdep_assert_held(&s->lock);
 	if (s->err)
 		return s->err;
 	if (s->detached)
 		return -EIO;
-	/* Messages could not have opened it: they leave it to the copies. */
-	if (keep == MQ_KEEP_MSG && k == s->copy_seg &&
+	/* While messages may not open one, the copies' is theirs alone. */
+	if (kind == MQ_KEEP_MSG && k == s->copy_seg &&
 	    k + 1 - s->tail_seg + keep >= s->nseg)
 		return -ENOSPC;
 	if (pos + need > (k + 1) * s->seg_size) {
@@ -126,7 +138,7 @@ static s64 mq_log_reserve(struct mq_store *s, u64 need, unsigned int keep)
 			return -EINPROGRESS;
 		s->seg_fill[k % MQ_SEG_FILL] = pos;
 		mq_seg_open(s, k + 1, pos);
-		s->copy_seg = keep == MQ_KEEP_MOVED ? k + 1 : U64_MAX;
+		s->copy_seg = kind == MQ_KEEP_MOVED ? k + 1 : U64_MAX;
 		pos = s->head;
 		/* Running short: the binding copies live messages forward. */
 		if (s->nseg - (k + 2 - s->tail_seg) < mq_store_low_water(s) &&
@@ -694,32 +706,42 @@ u64 mq_store_durable(struct mq_store *s)
  * mq_store_low_water - free segments below which space is made
  * @s: the store
  *
- * Return: a quarter of the segments, and at least 4: above the two that
- * messages leave (one for the cleaner's copies, one for positions), so
- * that the cleaner runs before writers meet a full log.
+ * Return: a quarter of the segments, and at least two above those
+ * messages leave, so that the cleaner runs before writers meet a full
+ * log.
  */
 u32 mq_store_low_water(const struct mq_store *s)
 {
-	return max(s->nseg / 4, 4U);
+	return max(s->nseg / 4, mq_keep(s, MQ_KEEP_MSG) + 2);
 }
 
 /**
- * mq_store_capacity - what the log holds of records, the segments
- *	messages leave and the one being written apart
+ * mq_store_capacity - what the log holds of records while the cleaner
+ *	keeps its low water of free segments
  * @s: the store
+ * @max_rec: the largest record a queue may write: a segment's end may
+ *	stay that empty
  *
  * Return: bytes.
  */
-u64 mq_store_capacity(const struct mq_store *s)
+u64 mq_store_capacity(const struct mq_store *s, u64 max_rec)
 {
-	return (u64)(s->nseg - MQ_KEEP_MSG - 1) * (s->seg_size - BLK);
+	u32 lw = mq_store_low_water(s);
+	u64 seg = s->seg_size - BLK;
+
+	if (s->nseg <= lw + 1 || seg <= max_rec)
+		return 0;
+	return (u64)(s->nseg - lw - 1) * (seg - max_rec);
 }
 
 /**
- * mq_store_copy_room - may a cleaner's copy open a segment
+ * mq_store_copy_room - may a round of the cleaner start
  * @s: the store
  *
- * Return: whether the free segments are more than copies leave.
+ * Return: whether a copy may open a segment. Two free are enough when
+ * position records leave the copies their room; when readers log more
+ * than that during one round, its last copies fail (ENOSPC), and what
+ * they could not move stays where it was (docs/store.md).
  */
 bool mq_store_copy_room(struct mq_store *s)
 {
@@ -737,8 +759,8 @@ bool mq_store_msg_full(struct mq_store *s)
 	bool full;
 
 	spin_lock(&s->lock);
-	full = (s->head - 1) / s->seg_size + 1 - s->tail_seg + MQ_KEEP_MSG >=
-	       s->nseg;
+	full = (s->head - 1) / s->seg_size + 1 - s->tail_seg +
+	       mq_keep(s, MQ_KEEP_MSG) >= s->nseg;
 	spin_unlock(&s->lock);
 	return full;
 }

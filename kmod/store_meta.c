@@ -18,7 +18,7 @@
 
 #include "store_int.h"
 
-/* Stores formatted before the minimum was 5 still attach. */
+/* Stores formatted before the minimum was 6 still attach. */
 #define MQ_STORE_ATTACH_MIN_SEGMENTS	4
 
 /**
@@ -337,7 +337,7 @@ int mq_store_format(const char *path, u32 seg_size,
 	nseg = s->dev_bytes > mq_segs_offset() ?
 		(s->dev_bytes - mq_segs_offset()) / seg_size : 0;
 	if (nseg < MQ_STORE_MIN_SEGMENTS) {
-		NL_SET_ERR_MSG(extack, "device too small (5 segments and 2 catalogs)");
+		NL_SET_ERR_MSG(extack, "device too small (6 segments and 2 catalogs)");
 		err = -ENOSPC;
 		goto out_put;
 	}

@@ -25,16 +25,17 @@
  *         refuse (EBUSY) or the open may fail, never both succeed (the
  *         fd's calls would then fail with EIDRM).
  * stalled_device_does_not_block_get
- *         a small store, full (ENOSPC), on dm-linear that is suspended
- *         while the registry lock is held across a catalog write: first
- *         a writer's reclaim (no netlink lock held), then a durable
- *         create (inside a netlink handler). QUEUE_GET of an unrelated
- *         memory queue, a dump and STORE_GET, as uid 65534, must answer
- *         within 3 s; a writer meeting the full store (whose reclaim needs
- *         the registry lock) must die of SIGKILL. A non-blocking
- *         writer must be answered within 2 s, and an event loop
- *         (poll POLLOUT, write) must not get EAGAIN after POLLOUT over
- *         and over. Resumed, nothing is lost.
+ *         a small store, full (ENOSPC): reads give space back with no
+ *         writer asking (the cleaner's work item). Full again, on
+ *         dm-linear that is suspended while the registry lock is held
+ *         across a catalog write: first the cleaner's (asked for by
+ *         reads), then a durable create's (inside a netlink handler).
+ *         QUEUE_GET of an unrelated memory queue, a dump and STORE_GET,
+ *         as uid 65534, must answer within 3 s; a writer meeting the full
+ *         store waits for the cleaner and must die of SIGKILL; a
+ *         non-blocking writer must be answered within 2 s, and an event
+ *         loop (poll POLLOUT, write) must not get EAGAIN after POLLOUT
+ *         over and over. Resumed, nothing is lost.
  * unload_after_io_error_event
  *         dm-flakey, an async queue with messages not yet flushed (flush
  *         interval 10 s), then every write fails and the module is
@@ -68,7 +69,7 @@
 
 #define SEG_SIZE	(1U << 20)
 #define STORE_BYTES	(16 * MIB)	/* every store at the start of DEV */
-#define SMALL_BYTES	(8 * MIB)	/* the stall's: 5 segments */
+#define SMALL_BYTES	(9 * MIB)	/* the stall's: 6 segments */
 #define NOBODY		65534
 
 static const char *disk;
@@ -109,6 +110,18 @@ static bool wait_state_d(pid_t pid, int ms)
 		msleep(10);
 	}
 	return false;
+}
+
+/* After @ms, is child @pid still there, asleep interruptibly (S)? */
+static bool wait_blocked(pid_t pid, int ms, char *state)
+{
+	char c;
+
+	msleep(ms);
+	c = task_state(pid);
+	if (state)
+		*state = c ? c : '-';
+	return c == 'S';
 }
 
 /* Reap child @pid within @ms; false if it has not ended. */
@@ -619,6 +632,24 @@ static pid_t creator(const char *name)
 	_exit(queue_new(&q, 100) ? 2 : 0);
 }
 
+#define STALL_READS	90	/* reads on the suspended device, under the lease: 2 segments */
+
+/* A root child that reads messages @from, ... (@n of them) of @name; exit 0 if intact. */
+static pid_t reader(const char *name, char tag, uint32_t from, int n)
+{
+	pid_t pid = fork();
+	struct got g;
+	int fd, i;
+
+	if (pid)
+		return pid;
+	fd = mqt_open(name, O_RDONLY | O_NONBLOCK);
+	for (i = 0; fd >= 0 && i < n; i++)
+		if (!recv_one(fd, tag, &g) || !g.intact || g.seq != from + i)
+			_exit(1);
+	_exit(fd < 0 ? 2 : 0);
+}
+
 /* A root child that writes one message to @name; exit 0 if appended, 1 on ENOSPC. */
 static pid_t full_writer(const char *name, char tag, uint32_t seq)
 {
@@ -726,12 +757,12 @@ static void stall_lookups(const char *T, const char *phase, const char *mem,
 	}
 
 	*wr = full_writer(fill->name, fill->tag, seq);
-	if (wait_state_d(*wr, 5000)) {
+	if (wait_blocked(*wr, 2000, NULL)) {
 		snprintf(who, sizeof(who), "%s: writer", phase);
 		note_stack(who, *wr);
 		killed = kill_reap(*wr, 2000);
-		check(killed, "%s: %s: SIGKILL ends a writer of the full store waiting for the registry lock%s",
-		      T, phase, killed ? "" : " (still in state D 2 s later)");
+		check(killed, "%s: %s: SIGKILL ends a writer of the full store waiting for space%s",
+		      T, phase, killed ? "" : " (still there 2 s later)");
 		if (killed)
 			*wr = -1;
 	} else if (reap(*wr, 10, &status)) {
@@ -766,16 +797,17 @@ static void test_stall(void)
 	const char *T = "stall";
 	const char *mem = "mqlc-mem", *created = "mqlc-new";
 	const struct qdef fill = { "mqlc-fill", 'F', MQ_DURABILITY_ASYNC };
-	pid_t make = -1, w1 = -1, get[G__N] = { -1, -1, -1 }, wr = -1, nb = -1;
+	pid_t make = -1, w1 = -1, get[G__N] = { -1, -1, -1 }, wr = -1, nb = -1, rd = -1;
 	uint64_t st[MQ_SSTAT_MAX + 1];
 	bool suspended = false;
 	struct mq_info info;
 	uint32_t acked = 0, nread = 0, extra = 0, maybe = 0, in;
+	char c;
 	int fd = -1, err, i, status = -1, spins, rounds;
 	bool answered;
 	struct got g;
 
-	note("stalled_device_does_not_block_get: a full 8 MiB store on a suspended device");
+	note("stalled_device_does_not_block_get: a full 9 MiB store on a suspended device");
 	if (!fresh_store(T, SMALL_BYTES))
 		goto out;
 	err = mqt_add(&nl, mem, NULL, NULL) ?: queue_new(&fill, 10000);
@@ -787,25 +819,55 @@ static void test_stall(void)
 		goto out;
 
 	/*
-	 * Phase 1: read a third of it, so a reclaim has a segment to give
-	 * back: the next writer's reclaim writes the catalog, under the
-	 * registry lock (and no netlink lock), onto the suspended device.
+	 * Phase 1: read half of it. A non-blocking writer gets in: EAGAIN
+	 * while the cleaner's work item gives the space back, then its
+	 * write; the writer itself does no I/O. Full again, the device
+	 * suspended, more reads (under a lease already durable), and this
+	 * time the cleaner's catalog write waits, under the registry lock
+	 * (and no netlink lock).
 	 */
 	fd = mqt_open(fill.name, O_RDONLY | O_NONBLOCK);
-	while (fd >= 0 && nread < acked / 3 && recv_one(fd, fill.tag, &g) &&
+	while (fd >= 0 && nread < acked / 2 && recv_one(fd, fill.tag, &g) &&
 	       g.intact && g.seq == nread)
 		nread++;
 	if (fd >= 0)
 		close(fd);
 	fd = -1;
-	if (!check(nread == acked / 3, "%s: read %u of the %u messages, intact, in order", T,
-		   nread, acked))
+	if (!check(nread == acked / 2, "%s: read %u of the %u messages, intact, in order",
+		   T, nread, acked))
 		goto out;
-	msleep(300);	/* the async flush of the positions is done */
+	/* The async flush of the positions, and a run of the cleaner. */
+	/* EAGAIN while the cleaner gives the space back. */
+	fd = mqt_open(fill.name, O_WRONLY | O_NONBLOCK);
+	for (i = 0, err = -EAGAIN; fd >= 0 && i < 50 && err == -EAGAIN; i++) {
+		err = msg_write(fd, fill.tag, acked);
+		if (err == -EAGAIN)
+			msleep(100);
+	}
+	if (fd >= 0)
+		close(fd);
+	fd = -1;
+	if (!check(!err, "%s: after the reads a non-blocking write goes in, the cleaner giving the space back (%s, after %d tries)",
+		   T, err ? errname(err) : "ok", i))
+		goto out;
+	acked++;
+	err = fill_up(&fill, &acked);
+	if (!check(err == -ENOSPC, "%s: full again at message %u (%s)", T, acked,
+		   errname(err)))
+		goto out;
+	msleep(300);
 	suspended = !dmsetup(false, "suspend", &dm_store, NULL);
 	if (!check(suspended, "%s: store device suspended", T))
 		goto out;
-	/* A non-blocking writer leaves giving space back to the cleaner. */
+	rd = reader(fill.name, fill.tag, nread, STALL_READS);
+	if (reap(rd, 2000, &status)) {
+		check(WIFEXITED(status) && !WEXITSTATUS(status),
+		      "%s: reclaim: %d more reads, under the lease", T, STALL_READS);
+		nread += STALL_READS;
+		rd = -1;
+	}
+	msleep(300);	/* they asked the cleaner; its catalog write waits */
+	/* A non-blocking writer waits for neither the cleaner nor the device. */
 	w1 = nonblock_writer(fill.name, fill.tag, acked);
 	answered = reap(w1, 2000, &status);
 	if (!answered)
@@ -822,22 +884,30 @@ static void test_stall(void)
 		maybe++;
 	}
 	w1 = full_writer(fill.name, fill.tag, acked);
-	if (!check(wait_state_d(w1, 5000),
-		   "%s: reclaim: a writer meeting the full store reclaims, its catalog write waits (state D)",
-		   T))
+	answered = !wait_blocked(w1, 2000, &c);
+	if (!check(!answered,
+		   "%s: reclaim: a writer meeting the full store waits for the cleaner (state %c)",
+		   T, c))
 		goto out;
-	note_stack("reclaim: holder", w1);
+	note_stack("reclaim: waiting writer", w1);
 	stall_lookups(T, "reclaim", mem, &fill, acked + 1, get, &wr);
 	maybe++;	/* a killed writer's message may have gone in */
 	suspended = dmsetup(false, "resume", &dm_store, NULL);
 	if (!check(!suspended, "%s: device resumed", T))
 		goto out;
 	check(reap(w1, 15000, &status) && WIFEXITED(status) && WEXITSTATUS(status) < 2,
-	      "%s: reclaim: then the reclaiming writer is answered (%s)", T,
+	      "%s: reclaim: then the waiting writer is answered (%s)", T,
 	      WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "appended" : "ENOSPC");
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		extra++;
 	w1 = -1;
+	if (rd > 0) {
+		check(reap(rd, 15000, &status) && WIFEXITED(status) && !WEXITSTATUS(status),
+		      "%s: reclaim: the %d reads are answered once the device is back", T,
+		      STALL_READS);
+		nread += STALL_READS;
+		rd = -1;
+	}
 	if (nb > 0 && !reap(nb, 15000, NULL))
 		check(false, "%s: reclaim: the non-blocking writer ends once the device is back", T);
 	nb = -1;
@@ -898,7 +968,7 @@ out:
 		if (!kill_reap(get[i], 10000))
 			check(false, "%s: a getter did not end", T);
 	if (!kill_reap(make, 10000) || !kill_reap(wr, 10000) || !kill_reap(w1, 10000) ||
-	    !kill_reap(nb, 10000))
+	    !kill_reap(nb, 10000) || !kill_reap(rd, 10000))
 		check(false, "%s: a child did not end", T);
 	mqt_del(&nl, mem);
 	mqt_del(&nl, created);
@@ -1558,6 +1628,111 @@ out:
 	cleanup();
 }
 
+/* ---- small_backlog_busy_readers ---- */
+
+#define T10_PAIRS	4	/* busy queues, a writer and a reader each */
+#define T10_LEN		64
+
+/* Kernel messages since @fd was opened at the end that contain @what. */
+static int kmsg_count(int fd, const char *what)
+{
+	char buf[1024];
+	ssize_t n;
+	int hits = 0;
+
+	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		if (strstr(buf, what)) {
+			note("kmsg: %.*s", (int)strcspn(buf, "\n"), buf);
+			hits++;
+		}
+	}
+	return hits;
+}
+
+/*
+ * A backlog of 3 MiB of 64-byte messages nobody reads (a segment of them
+ * takes many commits to copy) and four busy queues, each a writer and a
+ * reader in its own process, moving ten times the store between them:
+ * readers log positions while the cleaner copies, and writers wait for
+ * it side by side. No write may be refused, no copy may run out of room
+ * ("moving segment ... failed"), and the backlog is all there after.
+ */
+static void test_small_backlog(void)
+{
+	const char *T = "small";
+	const struct qdef stuck = { "mqlc-small", 'Q', MQ_DURABILITY_ASYNC };
+	struct qdef busy[T10_PAIRS];
+	char names[T10_PAIRS][32] = { { 0 } }, m[T10_LEN], got[T10_LEN + 1];
+	pid_t kids[T10_PAIRS];
+	uint32_t n = 0, k, bad = 0;
+	int sfd = -1, kfd, err = 0, i, status, ok = 0;
+	uint64_t st[MQ_SSTAT_MAX + 1] = { 0 };
+	ssize_t r;
+
+	if (!fresh_store(T, STORE_BYTES))
+		goto out;
+	err = queue_new(&stuck, 100000);
+	for (i = 0; i < T10_PAIRS && !err; i++) {
+		snprintf(names[i], sizeof(names[i]), "mqlc-busy%d", i);
+		busy[i] = (struct qdef){ names[i], 'b' + i, MQ_DURABILITY_ASYNC };
+		err = queue_new(&busy[i], 64);
+	}
+	sfd = err ? -1 : mqt_open(stuck.name, O_RDWR);
+	if (!err && sfd < 0)
+		err = -errno;
+	for (; !err && n * (T10_LEN + 56ULL) < 3 * MIB; n++) {
+		snprintf(m, sizeof(m), "small-%010u-%040u", n, n);
+		err = write(sfd, m, T10_LEN) == T10_LEN ? 0 : -errno;
+	}
+	if (!check(!err, "%s: %u unread messages of %d bytes, and %d busy queues%s", T, n,
+		   T10_LEN, T10_PAIRS, why(err)))
+		goto out;
+	kfd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	if (kfd >= 0)
+		lseek(kfd, 0, SEEK_END);
+	for (i = 0; i < T10_PAIRS; i++) {
+		kids[i] = fork();
+		if (!kids[i]) {
+			struct busy bq = { .tag = busy[i].tag };
+
+			bq.fd = mqt_open(busy[i].name, O_RDWR);
+			_exit(bq.fd < 0 ? 3 : busy_run(&bq, 10ULL * STORE_BYTES / T10_PAIRS) ? 1 : 0);
+		}
+	}
+	for (i = 0; i < T10_PAIRS; i++)
+		if (kids[i] > 0 && waitpid(kids[i], &status, 0) == kids[i] &&
+		    WIFEXITED(status) && !WEXITSTATUS(status))
+			ok++;
+	err = store_req(MQ_CMD_STORE_GET, NULL, 0, st);
+	check(ok == T10_PAIRS,
+	      "%s: %d of %d busy queues moved %llu MiB each, no write refused; the cleaner moved %llu records",
+	      T, ok, T10_PAIRS, (unsigned long long)(10ULL * STORE_BYTES / T10_PAIRS / MIB),
+	      (unsigned long long)st[MQ_SSTAT_MOVED_RECORDS]);
+	i = kfd >= 0 ? kmsg_count(kfd, "live messages failed") : -1;
+	check(i == 0, "%s: no copy ran out of room (%d kernel warnings)", T, i);
+	if (kfd >= 0)
+		close(kfd);
+	close(sfd);
+	sfd = mqt_open(stuck.name, O_RDONLY | O_NONBLOCK);
+	for (k = 0; k < n; k++) {
+		snprintf(m, sizeof(m), "small-%010u-%040u", k, k);
+		r = sfd < 0 ? -1 : read(sfd, got, sizeof(got));
+		bad += r != T10_LEN || memcmp(got, m, T10_LEN);
+	}
+	check(!bad, "%s: the %u unread messages read back in order, intact (%u bad)", T, n, bad);
+out:
+	if (sfd >= 0)
+		close(sfd);
+	mqt_del(&nl, stuck.name);
+	for (i = 0; i < T10_PAIRS; i++)
+		if (names[i][0])
+			mqt_del(&nl, names[i]);
+	cleanup();
+}
+
 static void test_stuck_backlog(void)
 {
 	stuck_backlog(3 * MIB, false);	/* three segments' worth */
@@ -1565,7 +1740,7 @@ static void test_stuck_backlog(void)
 
 static void test_store_full(void)
 {
-	stuck_backlog(10 * MIB, true);	/* over three quarters of the log */
+	stuck_backlog(8 * MIB, true);	/* over three quarters of the log */
 }
 
 static const struct {
@@ -1577,6 +1752,7 @@ static const struct {
 	{ "stuck_queue_does_not_stop_others", test_stuck },
 	{ "stuck_backlog_does_not_stop_others", test_stuck_backlog },
 	{ "store_full_of_unread_is_enospc", test_store_full },
+	{ "small_backlog_busy_readers", test_small_backlog },
 	{ "failed_durable_create_no_orphan", test_failed_create },
 	{ "detach_busy_check_races_open", test_detach_race },
 	{ "stalled_device_does_not_block_get", test_stall },

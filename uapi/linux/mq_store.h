@@ -50,12 +50,13 @@
 #define MQ_SEG_MAX		0x4000000U	/* 64 MiB */
 #define MQ_SEG_DEFAULT		(4U << 20)
 /*
- * Segments a store is formatted with, at least: messages leave two free
- * (the cleaner's copies and position records), and the cleaner never
- * takes the segment being written or the one before it. Stores of 4,
- * formatted before, still attach; their cleaner has no room to work.
+ * Segments a store is formatted with, at least: messages leave three
+ * free (the cleaner's copies may open all but the last, position records
+ * all), and the cleaner never takes the segment being written or the one
+ * before it. Stores of 4 or 5, formatted before, still attach; their
+ * messages leave two, and their cleaner has little or no room to work.
  */
-#define MQ_STORE_MIN_SEGMENTS	5
+#define MQ_STORE_MIN_SEGMENTS	6
 
 /*
  * Queue offsets (records, and a catalog entry's head, tail and lease) are

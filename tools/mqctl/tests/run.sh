@@ -266,7 +266,7 @@ t "create without size" 1 '^mqctl: missing size SIZE$' store create "$T/new.img"
 t "create: bad size suffix" 1 '^mqctl: invalid size "64Q": expected a size' store create "$T/new.img" size 64Q
 t "create: --size, bad" 1 '^mqctl: invalid --size "x": expected a size' store create "$T/new.img" --size x
 t "create: size given twice" 1 'given twice' store create "$T/new.img" size 64M --size 64M
-t "create: too small" 1 '^mqctl: invalid size 1M: a store needs at least 7356416 bytes \(7\.0M\)$' store create "$T/new.img" size 1M
+t "create: too small" 1 '^mqctl: invalid size 1M: a store needs at least 8404992 bytes \(8\.0M\)$' store create "$T/new.img" size 1M
 t "create: zero" 1 'invalid size 0: a store needs at least' store create "$T/new.img" size 0
 t "create: not whole blocks" 1 '^mqctl: invalid size: 67109376 bytes is not a multiple of 4K' store create "$T/new.img" size 67109376
 t "create: a key of format" 1 '^mqctl: unknown key "segment-size"' store create "$T/new.img" size 64M segment-size 4M
@@ -419,10 +419,10 @@ else
 		result 0 "create again: no second loop device" "$(losetup -j "$T/store.img")"
 	t "create: attached FILE of another size" 1 'exists with 64M \(67108864 bytes\), not 128M' store create "$T/store.img" size 128M
 	: >"$T/empty.img"
-	out=$("$MQCTL" store create "$T/empty.img" size 8M 2>&1)
+	out=$("$MQCTL" store create "$T/empty.img" size 16M 2>&1)
 	rc=$?
 	[[ $out == /dev/loop* ]] && loops+=("$out")
-	[ $rc = 0 ] && [ "$(stat -c %s "$T/empty.img")" = 8388608 ] &&
+	[ $rc = 0 ] && [ "$(stat -c %s "$T/empty.img")" = 16777216 ] &&
 		result 1 "create: an empty FILE is grown" ||
 		result 0 "create: an empty FILE is grown" "exit $rc: $out"
 	cleanup_loops
