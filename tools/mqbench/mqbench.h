@@ -258,8 +258,11 @@ struct cleaner_result {
 	bool ran;
 	const char *why;		/* !ran: the reason */
 	double rate_alone, rate_stuck;	/* msgs/s */
+	double rate_backlog;		/* beside a backlog; 0: not run */
 	uint64_t store_bytes, written;	/* written: per run */
 	uint64_t moved_records, moved_bytes;
+	uint64_t backlog_bytes;		/* the backlog's payload */
+	uint64_t backlog_moved_records, backlog_moved_bytes;
 	unsigned int msg_bytes;
 };
 
