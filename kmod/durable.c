@@ -135,7 +135,6 @@ static void mq_dur_unlinked(struct mq_queue *q, struct mq_msg *m)
 static void mq_dur_dropped(struct mq_queue *q)
 {
 	lockdep_assert_held(&q->lock);
-	mq_clean_space_freed();
 	atomic64_sub(q->resident_bytes, &mq_store_resident);
 	q->resident_bytes = 0;
 	q->evict_next = NULL;

@@ -980,32 +980,44 @@ out:
 
 static int kmsg = -1;
 
+/*
+ * Kernel messages on /dev/kmsg @fd since the last read, as comments.
+ * Return: how many contain one of @what[@n].
+ */
+static int kmsg_hits(int fd, const char *const *what, size_t n)
+{
+	char buf[1024];
+	int hits = 0;
+	ssize_t len;
+	size_t i;
+
+	while ((len = read(fd, buf, sizeof(buf) - 1)) > 0 || (len < 0 && errno == EPIPE)) {
+		char *text;
+
+		if (len <= 0)
+			continue;
+		buf[len] = 0;
+		text = strchr(buf, ';');
+		text = text ? text + 1 : buf;
+		note("kmsg: %.*s", (int)strcspn(text, "\n"), text);
+		for (i = 0; i < n; i++) {
+			if (strstr(text, what[i])) {
+				hits++;
+				break;
+			}
+		}
+	}
+	return hits;
+}
+
 /* Kernel messages since the last call, as comments; true if a warning. */
 static bool kmsg_scan(void)
 {
 	static const char *const bad[] = {
 		"WARNING", "BUG", "Oops", "Call Trace", "general protection",
 	};
-	char buf[1024];
-	bool warned = false;
-	ssize_t n;
-	size_t i;
 
-	if (kmsg < 0)
-		return false;
-	while ((n = read(kmsg, buf, sizeof(buf) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
-		char *text;
-
-		if (n <= 0)
-			continue;
-		buf[n] = 0;
-		text = strchr(buf, ';');
-		text = text ? text + 1 : buf;
-		note("kmsg: %.*s", (int)strcspn(text, "\n"), text);
-		for (i = 0; i < ARRAY_SIZE(bad); i++)
-			warned |= strstr(text, bad[i]) != NULL;
-	}
-	return warned;
+	return kmsg >= 0 && kmsg_hits(kmsg, bad, ARRAY_SIZE(bad)) > 0;
 }
 
 static void test_unload(void)
@@ -1633,25 +1645,6 @@ out:
 #define T10_PAIRS	4	/* busy queues, a writer and a reader each */
 #define T10_LEN		64
 
-/* Kernel messages since @fd was opened at the end that contain @what. */
-static int kmsg_count(int fd, const char *what)
-{
-	char buf[1024];
-	ssize_t n;
-	int hits = 0;
-
-	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
-		if (n <= 0)
-			continue;
-		buf[n] = 0;
-		if (strstr(buf, what)) {
-			note("kmsg: %.*s", (int)strcspn(buf, "\n"), buf);
-			hits++;
-		}
-	}
-	return hits;
-}
-
 /*
  * A backlog of 3 MiB of 64-byte messages nobody reads (a segment of them
  * takes many commits to copy) and four busy queues, each a writer and a
@@ -1662,6 +1655,7 @@ static int kmsg_count(int fd, const char *what)
  */
 static void test_small_backlog(void)
 {
+	static const char *const copy_failed[] = { "live messages failed" };
 	const char *T = "small";
 	const struct qdef stuck = { "mqlc-small", 'Q', MQ_DURABILITY_ASYNC };
 	struct qdef busy[T10_PAIRS];
@@ -1711,7 +1705,7 @@ static void test_small_backlog(void)
 	      "%s: %d of %d busy queues moved %llu MiB each, no write refused; the cleaner moved %llu records",
 	      T, ok, T10_PAIRS, (unsigned long long)(10ULL * STORE_BYTES / T10_PAIRS / MIB),
 	      (unsigned long long)st[MQ_SSTAT_MOVED_RECORDS]);
-	i = kfd >= 0 ? kmsg_count(kfd, "live messages failed") : -1;
+	i = kfd >= 0 ? kmsg_hits(kfd, copy_failed, ARRAY_SIZE(copy_failed)) : -1;
 	check(i == 0, "%s: no copy ran out of room (%d kernel warnings)", T, i);
 	if (kfd >= 0)
 		close(kfd);
