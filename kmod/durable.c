@@ -624,16 +624,17 @@ static void mq_store_low_space(struct mq_store *s)
  * writer. A blocking writer kicks it and waits, interruptibly, until a
  * round makes room for messages or a run that started after the kick is
  * over. A non-blocking writer kicks it and is told to try again once
- * poll(2) says so. Both are told the store is full when a run (for the
- * non-blocking: the last, and nothing was read or deleted since) left
- * messages no room, and no read in flight kept it from looking.
+ * poll(2) says so. Both are told the store is full when runs (for the
+ * blocking: two after its kick; for the non-blocking: the last, and
+ * nothing was read or deleted since) left messages no room, and no read
+ * in flight kept them from looking.
  *
  * Return: 0 (try again), -ENOSPC, -ERESTARTSYS if a signal came while it
  * waited; !@wait: -EAGAIN (the cleaner is making room) or -ENOSPC.
  */
 static int mq_queue_store_reclaim(struct mq_store *s, bool wait)
 {
-	int ticket;
+	int ticket, tries;
 
 	if (!wait) {
 		/* Nothing came back since: no run for it, and poll(2) says so. */
@@ -643,15 +644,21 @@ static int mq_queue_store_reclaim(struct mq_store *s, bool wait)
 		mq_clean_kick();
 		return -EAGAIN;
 	}
-	ticket = mq_clean_kick();
-	if (wait_event_interruptible(mq_clean_wq,
-				     atomic_read_acquire(&mq_clean_done) - ticket >= 0 ||
-				     !mq_store_msg_full(s)))
-		return -ERESTARTSYS;
-	if (atomic_read_acquire(&mq_clean_done) - ticket >= 0 &&
-	    READ_ONCE(mq_clean_full) && mq_store_msg_full(s))
-		return -ENOSPC;
-	return 0;
+	/*
+	 * A run can end with no room for a while (its segment's messages
+	 * read while it moved them): full only if the next says so too.
+	 */
+	for (tries = 0; tries < 2; tries++) {
+		ticket = mq_clean_kick();
+		if (wait_event_interruptible(mq_clean_wq,
+					     atomic_read_acquire(&mq_clean_done) - ticket >= 0 ||
+					     !mq_store_msg_full(s)))
+			return -ERESTARTSYS;
+		if (atomic_read_acquire(&mq_clean_done) - ticket < 0 ||
+		    !READ_ONCE(mq_clean_full) || !mq_store_msg_full(s))
+			return 0;
+	}
+	return -ENOSPC;
 }
 
 /*
