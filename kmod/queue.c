@@ -5,11 +5,10 @@
  * list, the counters and the lists of sleeping readers and writers;
  * payloads are copied to and from user memory outside it.
  *
- * Sleepers are served in FIFO order by handoff, as POSIX mqueue does: a
- * writer gives its message straight to the first sleeping reader whose
- * buffer fits it, and a reader that frees room appends the first sleeping
- * writer's message for it. Exactly the tasks that can make progress are
- * woken, after the lock is dropped, and they find their work done.
+ * This file is the data path: send, read, take, direct, sync, poll,
+ * snapshot, open. Sleepers are served in FIFO order by handoff
+ * (handoff.c); a durable queue's messages in log order and its restore
+ * are in restore.c.
  *
  * A durable queue's messages, positions and read leases are logged
  * through struct mq_persist_ops (the durable binding), under the queue's
@@ -22,41 +21,8 @@
 #include <linux/cred.h>
 #include <linux/timekeeping.h>
 
-#include "queue.h"
+#include "queue_int.h"
 #include "registry.h"
-
-/*
- * A task asleep in read or write, on q->readers or q->writers, on its own
- * stack. Whoever completes it does so under q->lock: fills @msg and @err,
- * unlinks it, takes a reference to the task and only then publishes
- * @done. The sleeper may return as soon as it sees @done, so nothing
- * touches the waiter after that, but for @rd: a reader handed a message
- * is on q->reading until it is done with it (mq_read_done()). The task
- * is woken after the lock is dropped (struct mq_wake), as POSIX mqueue
- * does with its wake_q.
- */
-struct mq_waiter {
-	struct list_head node;
-	struct task_struct *task;
-	struct mq_reading rd;	/* reader of a durable queue: its read */
-	u32 *count;		/* q->blocked_readers or q->blocked_writers */
-	struct mq_msg *msg;	/* reader: the message handed over; writer:
-				 * the message to append, NULL while it
-				 * waits to copy one (see mq_wait_pin())
-				 */
-	size_t len;		/* reader: buffer size; writer: message size */
-	int err;		/* the call's result when not 0 */
-	int done;
-};
-
-/* A writer's result: copy the message again, there is room for it now. */
-#define MQ_RETRY	1
-
-/* Tasks to wake once q->lock is dropped. */
-struct mq_wake {
-	unsigned int n;
-	struct task_struct *tasks[4];
-};
 
 const struct mq_persist_ops *mq_persist;
 
@@ -130,97 +96,6 @@ void mq_queue_close(struct mq_queue *q)
 	atomic_dec(&q->open_fds);
 }
 
-/* Under q->lock. */
-static bool mq_has_room(const struct mq_queue *q, size_t len)
-{
-	lockdep_assert_held(&q->lock);
-	return q->depth_msgs < q->lim.cap_msgs &&
-	       q->depth_bytes + len <= q->lim.cap_bytes;
-}
-
-static void mq_poll_wake(struct mq_queue *q, __poll_t events)
-{
-	if (wq_has_sleeper(&q->pollq))
-		wake_up_interruptible_poll(&q->pollq, events);
-}
-
-/* Take a sleeper off its list; under q->lock. */
-static void mq_waiter_unlink(struct mq_queue *q, struct mq_waiter *w)
-{
-	lockdep_assert_held(&q->lock);
-	list_del(&w->node);
-	(*w->count)--;
-	if (w->count == &q->blocked_writers && w->msg)
-		q->pinned_bytes -= w->len;
-}
-
-/* Finish a sleeper's call; under q->lock. */
-static void mq_waiter_complete(struct mq_queue *q, struct mq_waiter *w,
-			       int err, struct mq_wake *wake)
-{
-	struct task_struct *task = w->task;
-
-	lockdep_assert_held(&q->lock);
-	mq_waiter_unlink(q, w);
-	w->err = err;
-	get_task_struct(task);
-	/* Pairs with mq_sleep()'s acquire: err and msg are seen first. */
-	smp_store_release(&w->done, 1);
-	/* From here on the waiter may be gone. */
-	if (wake->n < ARRAY_SIZE(wake->tasks)) {
-		wake->tasks[wake->n++] = task;
-	} else {
-		wake_up_process(task);
-		put_task_struct(task);
-	}
-}
-
-/* Wake the tasks completed under q->lock, after dropping it. */
-static void mq_wake_up(struct mq_wake *wake)
-{
-	while (wake->n) {
-		struct task_struct *task = wake->tasks[--wake->n];
-
-		wake_up_process(task);
-		put_task_struct(task);
-	}
-}
-
-/* Append a message to the log; under q->lock, with room checked. */
-static void mq_append(struct mq_queue *q, struct mq_msg *m)
-{
-	lockdep_assert_held(&q->lock);
-	m->offset = q->tail++;
-	list_add_tail(&m->node, &q->msgs);
-	if (q->store) {
-		list_add_tail(&m->lnode, &q->by_lpos);	/* the newest record */
-		mq_persist->linked(q, m, false);
-	}
-	q->depth_msgs++;
-	q->depth_bytes += m->len;
-	if (q->depth_msgs > q->peak_msgs)
-		q->peak_msgs = q->depth_msgs;
-	q->msgs_in++;
-	q->bytes_in += m->len;
-}
-
-/* Take the oldest message off the log; under q->lock. */
-static void mq_unlink(struct mq_queue *q, struct mq_msg *m)
-{
-	lockdep_assert_held(&q->lock);
-	list_del(&m->node);
-	if (!list_empty(&m->lnode))
-		list_del_init(&m->lnode);
-	q->depth_msgs--;
-	q->depth_bytes -= m->len;
-	q->msgs_out++;
-	q->bytes_out += m->len;
-	if (m->flags & MQ_MSG_REDELIVERED)
-		q->redelivered--;
-	if (q->store)
-		mq_persist->unlinked(q, m);
-}
-
 /**
  * mq_queue_consumed - where a durable queue's consumption stands
  * @q: the queue; under q->lock
@@ -242,15 +117,16 @@ u64 mq_queue_consumed(struct mq_queue *q)
 	return pos;
 }
 
-/*
- * Take the oldest message for a reader; under q->lock. @rd: a read(2)
- * that may yet fail and give the message back: it stays registered until
- * mq_read_done() (a durable queue's position waits for it, and the queue
- * cannot move into or out of the store meanwhile); NULL: delivered now
- * (into a ring).
+/**
+ * mq_take - take the oldest message for a reader
+ * @q: the queue; under q->lock
+ * @m: its oldest message
+ * @rd: a read(2) that may yet fail and give the message back: it stays
+ *	registered until mq_read_done() (a durable queue's position waits
+ *	for it, and the queue cannot move into or out of the store
+ *	meanwhile); NULL: delivered now (into a ring)
  */
-static void mq_take(struct mq_queue *q, struct mq_msg *m,
-		    struct mq_reading *rd)
+void mq_take(struct mq_queue *q, struct mq_msg *m, struct mq_reading *rd)
 {
 	u64 before;
 
@@ -313,195 +189,6 @@ static void mq_read_end(struct mq_queue *q, struct mq_reading *rd)
 	q->delivered_hi = max(q->delivered_hi, rd->offset + 1);
 	mq_read_done(q, rd);
 	spin_unlock(&q->lock);
-}
-
-/*
- * Hand queued messages to sleeping readers; under q->lock. A reader whose
- * buffer is too small for the oldest message gets -EMSGSIZE, as it would
- * have without sleeping. Sleeping readers imply an empty log afterwards.
- */
-static void mq_serve_readers(struct mq_queue *q, struct mq_wake *wake)
-{
-	struct mq_waiter *w, *tmp;
-	struct mq_msg *m;
-
-	lockdep_assert_held(&q->lock);
-	list_for_each_entry_safe(w, tmp, &q->readers, node) {
-		m = list_first_entry_or_null(&q->msgs, struct mq_msg, node);
-		if (!m)
-			return;
-		if (m->len > w->len) {
-			mq_waiter_complete(q, w, -EMSGSIZE, wake);
-			continue;
-		}
-		/* Not in memory, or not leased: the reader does it itself. */
-		if (!mq_msg_resident(m) || (q->store && !mq_persist->lease_ok(q, m))) {
-			mq_waiter_complete(q, w, MQ_RETRY, wake);
-			continue;
-		}
-		mq_take(q, m, &w->rd);
-		w->msg = m;
-		mq_waiter_complete(q, w, 0, wake);
-	}
-}
-
-/*
- * Serve sleeping writers in order while their messages fit: append a
- * held message, or tell a writer without one to copy it now. Under
- * q->lock.
- */
-static void mq_serve_writers(struct mq_queue *q, struct mq_wake *wake)
-{
-	u64 msgs = q->depth_msgs, bytes = q->depth_bytes;
-	struct mq_waiter *w, *tmp;
-
-	lockdep_assert_held(&q->lock);
-	list_for_each_entry_safe(w, tmp, &q->writers, node) {
-		if (q->store) {
-			/*
-			 * Durable queues' writers wait without a message and
-			 * log it themselves: wake as many as there is room
-			 * for, not a herd for one slot.
-			 */
-			if (msgs >= q->lim.cap_msgs ||
-			    bytes + w->len > q->lim.cap_bytes)
-				break;
-			msgs++;
-			bytes += w->len;
-			mq_waiter_complete(q, w, MQ_RETRY, wake);
-			continue;
-		}
-		if (!mq_has_room(q, w->len)) {
-			if (w->msg || q->pinned_bytes + w->len > q->lim.cap_bytes)
-				break;
-			mq_waiter_complete(q, w, MQ_RETRY, wake);
-			continue;
-		}
-		if (!w->msg) {
-			mq_waiter_complete(q, w, MQ_RETRY, wake);
-			continue;
-		}
-		q->pinned_bytes -= w->len;
-		mq_append(q, w->msg);
-		w->msg = NULL;		/* the log's now, and no longer pinned */
-		mq_waiter_complete(q, w, 0, wake);
-	}
-	/* Only after a limit change can readers sleep on a non-empty log. */
-	mq_serve_readers(q, wake);
-}
-
-/* After max-msg was lowered: writers holding larger messages fail. */
-static void mq_fail_oversize_writers(struct mq_queue *q, struct mq_wake *wake)
-{
-	struct mq_waiter *w, *tmp;
-
-	lockdep_assert_held(&q->lock);
-	list_for_each_entry_safe(w, tmp, &q->writers, node)
-		if (w->len > q->lim.max_msg)
-			mq_waiter_complete(q, w, -EMSGSIZE, wake);
-}
-
-/* Fail every sleeper of a dead queue; under q->lock. */
-static void mq_fail_waiters(struct mq_queue *q, struct mq_wake *wake)
-{
-	struct mq_waiter *w, *tmp;
-
-	lockdep_assert_held(&q->lock);
-	list_for_each_entry_safe(w, tmp, &q->readers, node)
-		mq_waiter_complete(q, w, -EIDRM, wake);
-	list_for_each_entry_safe(w, tmp, &q->writers, node)
-		mq_waiter_complete(q, w, -EIDRM, wake);
-}
-
-/*
- * Wait on @list until completed or interrupted, counted in @count.
- * Called with q->lock held; returns with it released. Return: the result
- * the completer set, or -ERESTARTSYS if a signal came first.
- */
-static int mq_sleep(struct mq_queue *q, struct mq_waiter *w,
-		    struct list_head *list, u32 *count)
-	__releases(&q->lock)
-{
-	struct mq_wake wake = { 0 };
-
-	lockdep_assert_held(&q->lock);
-	w->task = current;
-	w->count = count;
-	w->err = 0;
-	w->done = 0;
-	list_add_tail(&w->node, list);
-	(*count)++;
-	while (!w->done) {
-		if (signal_pending(current)) {
-			mq_waiter_unlink(q, w);
-			/* Writers behind us may fit where we did not. */
-			if (list == &q->writers)
-				mq_serve_writers(q, &wake);
-			spin_unlock(&q->lock);
-			mq_wake_up(&wake);
-			return -ERESTARTSYS;
-		}
-		set_current_state(TASK_INTERRUPTIBLE);
-		spin_unlock(&q->lock);
-		schedule();
-		/* Completed: the result is ours without the lock. */
-		if (smp_load_acquire(&w->done))
-			return w->err;
-		spin_lock(&q->lock);
-	}
-	spin_unlock(&q->lock);
-	return w->err;
-}
-
-/*
- * A writer woken for room failed before it could take it (a fault or no
- * memory copying its message again): serve the writers behind it, which
- * would otherwise sleep on with room free.
- */
-static void mq_writers_pass_on(struct mq_queue *q)
-{
-	struct mq_wake wake = { 0 };
-
-	spin_lock(&q->lock);
-	if (!q->dead)
-		mq_serve_writers(q, &wake);
-	spin_unlock(&q->lock);
-	mq_wake_up(&wake);
-}
-
-/*
- * Sleeping writers hold their messages, charged to the queue's owner, but
- * never more than a queue's worth (cap_bytes) of them at once. A writer
- * past that, or any writer of a durable queue, waits here without a
- * message until its message would fit, then copies it again; @woken says
- * room was made for it. Return: 0 (copy again), -ERESTARTSYS or -EIDRM.
- */
-static int mq_wait_pin(struct mq_queue *q, size_t len, bool *woken)
-{
-	struct mq_waiter w = { .msg = NULL, .len = len };
-	bool go;
-	int err;
-
-	spin_lock(&q->lock);
-	if (q->dead) {
-		spin_unlock(&q->lock);
-		return -EIDRM;
-	}
-	if (q->store)
-		go = mq_has_room(q, len) && list_empty(&q->writers);
-	else
-		go = mq_has_room(q, len) ||
-		     q->pinned_bytes + len <= q->lim.cap_bytes;
-	if (go) {
-		spin_unlock(&q->lock);
-		return 0;
-	}
-	err = mq_sleep(q, &w, &q->writers, &q->blocked_writers);
-	if (err == MQ_RETRY) {
-		*woken = true;
-		return 0;
-	}
-	return err;
 }
 
 /**
@@ -676,44 +363,6 @@ out:
 			return err;
 	}
 	return len;
-}
-
-/**
- * mq_queue_by_lpos_insert - put a message where its log position goes
- * in q->by_lpos
- * @q: a durable queue; under q->lock
- * @m: a queued message, on no by_lpos list
- * @newest: its record is among the newest (a cleaner's copy), not the
- *	oldest (a message a failed read gave back): the end to walk from
- */
-void mq_queue_by_lpos_insert(struct mq_queue *q, struct mq_msg *m,
-			     bool newest)
-{
-	struct mq_msg *pos;
-
-	lockdep_assert_held(&q->lock);
-	/* A message given back may have a cleaner's copy: the nearer end. */
-	if (!newest && !list_empty(&q->by_lpos)) {
-		struct mq_msg *first = list_first_entry(&q->by_lpos,
-							struct mq_msg, lnode);
-		struct mq_msg *last = list_last_entry(&q->by_lpos,
-						      struct mq_msg, lnode);
-
-		newest = m->lpos >= last->lpos ||
-			 (m->lpos > first->lpos &&
-			  m->lpos - first->lpos > last->lpos - m->lpos);
-	}
-	if (newest) {
-		list_for_each_entry_reverse(pos, &q->by_lpos, lnode)
-			if (pos->lpos < m->lpos)
-				break;
-		list_add(&m->lnode, &pos->lnode);
-		return;
-	}
-	list_for_each_entry(pos, &q->by_lpos, lnode)
-		if (pos->lpos > m->lpos)
-			break;
-	list_add_tail(&m->lnode, &pos->lnode);
 }
 
 /* Put back a message whose copy to the reader failed; under q->lock. */
@@ -1057,177 +706,3 @@ void mq_queue_snapshot(struct mq_queue *q, struct mq_queue_snapshot *s)
 	s->open_fds = atomic_read(&q->open_fds);
 }
 
-/**
- * mq_queue_change_limits - apply new limits and access to a queue
- * @q: the queue; under mq_reg_lock (admin.c)
- * @lim: the limits
- * @mode: the access bits
- * @uid: the owner
- * @gid: the group
- *
- * Raised limits may let sleeping writers in, lowered ones push out those
- * whose messages no longer fit; pollers look again.
- */
-void mq_queue_change_limits(struct mq_queue *q, const struct mq_limits *lim,
-			    umode_t mode, kuid_t uid, kgid_t gid)
-{
-	struct mq_wake wake = { 0 };
-
-	spin_lock(&q->lock);
-	q->lim = *lim;
-	q->mode = mode;
-	q->uid = uid;
-	q->gid = gid;
-	mq_fail_oversize_writers(q, &wake);
-	mq_serve_writers(q, &wake);
-	spin_unlock(&q->lock);
-	mq_wake_up(&wake);
-	wake_up_all(&q->pollq);
-}
-
-/**
- * mq_queue_kill - a deleted queue's messages go, its sleepers wake
- * @q: the queue, out of the registry; under mq_reg_lock (admin.c)
- *
- * Every sleeper completes with -EIDRM, pollers see EPOLLHUP | EPOLLERR.
- */
-void mq_queue_kill(struct mq_queue *q)
-{
-	struct mq_wake wake = { 0 };
-	LIST_HEAD(doomed);
-
-	lockdep_assert_held(&mq_reg_lock);
-
-	spin_lock(&q->lock);
-	WRITE_ONCE(q->dead, true);
-	if (q->store)
-		mq_persist->dropped(q);
-	list_splice_init(&q->msgs, &doomed);
-	INIT_LIST_HEAD(&q->by_lpos);	/* the same messages */
-	q->depth_msgs = 0;
-	q->depth_bytes = 0;
-	q->redelivered = 0;
-	mq_fail_waiters(q, &wake);
-	spin_unlock(&q->lock);
-	mq_wake_up(&wake);
-
-	wake_up_all(&q->pollq);
-	mq_msgs_free(&doomed);
-}
-
-/**
- * mq_queue_restore_msg - put a message found in the log back in its queue
- * @q: the queue, not yet registered
- * @offset: its offset, above every one restored before
- * @tstamp: when it was written
- * @lpos: its record's log position
- * @len: its length
- *
- * Only its description: the payload stays on disk until it is read.
- *
- * Return: 1 (a message was added) or -ENOMEM.
- */
-int mq_queue_restore_msg(struct mq_queue *q, u64 offset, u64 tstamp,
-			 u64 lpos, u32 len)
-{
-	struct mq_msg *m = mq_msg_alloc(q->memcg, 0, false);
-
-	if (!m)
-		return -ENOMEM;
-	m->len = len;		/* evicted: read back when its turn comes */
-	m->tstamp_ns = tstamp;
-	m->lpos = lpos;
-	m->flags = 0;
-	/* No one else sees the queue yet: the lock is for the rules. */
-	spin_lock(&q->lock);
-	/* Not bound yet: mq_append() leaves by_lpos to this. */
-	WARN_ON_ONCE(q->store);
-	q->tail = offset;
-	mq_append(q, m);
-	list_add_tail(&m->lnode, &q->by_lpos);	/* found in log order */
-	spin_unlock(&q->lock);
-	return 1;
-}
-
-/**
- * mq_queue_restore_moved - put a cleaner's copy found in the log back
- * @q: the queue, not yet registered
- * @offset: its offset, at or above the queue's position
- * @tstamp: when it was written
- * @lpos: the copy's log position, above every one restored before
- * @len: its length
- * @hint: where the last one went, or NULL; updated. The cleaner copies a
- *	queue's messages in offset order, so the next one goes after it.
- *	The caller clears it when restored messages go (a position).
- *
- * A copy of a message restored already (its original is still in the
- * log) moves it to the copy's position, the newest; otherwise the message
- * goes in offset order, before younger ones.
- *
- * Return: 1 if a message was added, 0 if it was there, or -ENOMEM.
- */
-int mq_queue_restore_moved(struct mq_queue *q, u64 offset, u64 tstamp,
-			   u64 lpos, u32 len, struct mq_msg **hint)
-{
-	struct mq_msg *m = mq_msg_alloc(q->memcg, 0, false), *pos;
-	int added = 0;
-
-	if (!m)
-		return -ENOMEM;
-	spin_lock(&q->lock);
-	pos = *hint && (*hint)->offset <= offset ? *hint :
-	      list_first_entry(&q->msgs, struct mq_msg, node);
-	list_for_each_entry_from(pos, &q->msgs, node) {
-		if (pos->offset == offset) {
-			pos->lpos = lpos;
-			list_move_tail(&pos->lnode, &q->by_lpos);
-			*hint = pos;
-			goto out;
-		}
-		if (pos->offset > offset)
-			break;
-	}
-	m->len = len;
-	m->tstamp_ns = tstamp;
-	m->lpos = lpos;
-	m->flags = 0;
-	m->offset = offset;
-	list_add_tail(&m->node, &pos->node);
-	list_add_tail(&m->lnode, &q->by_lpos);
-	q->depth_msgs++;
-	q->depth_bytes += len;
-	q->peak_msgs = max(q->peak_msgs, q->depth_msgs);
-	q->msgs_in++;
-	q->bytes_in += len;
-	q->tail = max(q->tail, offset + 1);
-	*hint = m;
-	m = NULL;
-	added = 1;
-out:
-	spin_unlock(&q->lock);
-	mq_msg_free(m);
-	return added;
-}
-
-/**
- * mq_queue_restore_head - drop restored messages read before
- * @q: the queue, not yet registered
- * @head: the logged position
- */
-void mq_queue_restore_head(struct mq_queue *q, u64 head)
-{
-	struct mq_msg *m, *tmp;
-	LIST_HEAD(gone);
-
-	spin_lock(&q->lock);
-	list_for_each_entry_safe(m, tmp, &q->msgs, node) {
-		if (m->offset >= head)
-			break;
-		mq_unlink(q, m);
-		list_add_tail(&m->node, &gone);
-	}
-	if (q->tail < head)
-		q->tail = head;
-	spin_unlock(&q->lock);
-	mq_msgs_free(&gone);
-}
