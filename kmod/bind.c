@@ -24,8 +24,8 @@ static DEFINE_MUTEX(mq_attach_lock);	/* attaches, one at a time; first */
 static void mq_store_list_add(struct mq_queue *q)
 {
 	lockdep_assert_held(&mq_reg_lock);
-	list_add_tail(&q->store_node, &mq_store_queues);
-	WRITE_ONCE(mq_store_nqueues, mq_store_nqueues + 1);
+	list_add_tail(&q->store_node, &mq_dur_queues);
+	WRITE_ONCE(mq_dur_nqueues, mq_dur_nqueues + 1);
 }
 
 /* @q leaves the attached store's list; under mq_reg_lock. */
@@ -33,7 +33,7 @@ static void mq_store_list_del(struct mq_queue *q)
 {
 	lockdep_assert_held(&mq_reg_lock);
 	list_del_init(&q->store_node);
-	WRITE_ONCE(mq_store_nqueues, mq_store_nqueues - 1);
+	WRITE_ONCE(mq_dur_nqueues, mq_dur_nqueues - 1);
 }
 
 /* ---- a queue joins or leaves the store ---- */
@@ -42,7 +42,7 @@ static void mq_store_list_del(struct mq_queue *q)
 static int mq_store_fits(const struct mq_limits *lim,
 			 struct netlink_ext_ack *extack)
 {
-	struct mq_store *s = mq_store_cur;
+	struct mq_store *s = mq_dur_store;
 
 	lockdep_assert_held(&mq_reg_lock);
 	if (!s) {
@@ -92,10 +92,10 @@ void *mq_dur_prepare(struct mq_queue *q)
 {
 	lockdep_assert_held(&mq_reg_lock);
 	if (q->store)
-		return mq_store_catalog_alloc(q->store, mq_store_nqueues);
-	if (!mq_store_cur)
+		return mq_store_catalog_alloc(q->store, mq_dur_nqueues);
+	if (!mq_dur_store)
 		return NULL;
-	return mq_store_catalog_alloc(mq_store_cur, mq_store_nqueues + 1);
+	return mq_store_catalog_alloc(mq_dur_store, mq_dur_nqueues + 1);
 }
 
 /**
@@ -116,7 +116,7 @@ static bool mq_queue_busy(const struct mq_queue *q)
 }
 
 /**
- * mq_store_add_queue - bind a queue to the attached store
+ * mq_dur_bind - bind a queue to the attached store
  * @q: the queue, empty
  * @durability: MQ_DURABILITY_ASYNC or _SYNC
  * @cat: the catalog's memory (mq_dur_prepare()), consumed
@@ -126,14 +126,14 @@ static bool mq_queue_busy(const struct mq_queue *q)
  * Return: 0, -ENOSPC (the catalog is full), -EBUSY (not empty), -ENOMEM
  * or -EIO; on error @q stays a memory queue.
  */
-int mq_store_add_queue(struct mq_queue *q, u32 durability, void *cat,
-		       struct netlink_ext_ack *extack)
+int mq_dur_bind(struct mq_queue *q, u32 durability, void *cat,
+		struct netlink_ext_ack *extack)
 {
-	struct mq_store *s = mq_store_cur;
+	struct mq_store *s = mq_dur_store;
 	int err;
 
 	lockdep_assert_held(&mq_reg_lock);
-	if (mq_store_nqueues >= MQ_CAT_MAX_QUEUES) {
+	if (mq_dur_nqueues >= MQ_CAT_MAX_QUEUES) {
 		kvfree(cat);
 		NL_SET_ERR_MSG(extack, "the store's catalog is full (4096 queues)");
 		return -ENOSPC;
@@ -154,7 +154,7 @@ int mq_store_add_queue(struct mq_queue *q, u32 durability, void *cat,
 	q->lease_pending = q->tail;
 	spin_unlock(&q->lock);
 	mq_store_list_add(q);
-	err = mq_store_save(s, cat, 0, false);
+	err = mq_dur_save(s, cat, 0, false);
 	if (err) {
 		if (err == -ENOMEM)
 			NL_SET_ERR_MSG(extack, "out of memory for the store's catalog");
@@ -176,7 +176,7 @@ static int mq_store_remove_queue(struct mq_store *s, struct mq_queue *q,
 {
 	lockdep_assert_held(&mq_reg_lock);
 	mq_store_list_del(q);
-	return mq_store_save(s, cat, 0, false);
+	return mq_dur_save(s, cat, 0, false);
 }
 
 /**
@@ -204,7 +204,7 @@ void mq_dur_unbind(struct mq_queue *q, bool forget, void *cat)
 }
 
 /**
- * mq_queue_set_durability - the durability part of mq_queue_set()
+ * mq_dur_set_durability - the durability part of mq_queue_set()
  * @q: the queue
  * @dur: its durability now
  * @new_dur: what it becomes
@@ -214,15 +214,15 @@ void mq_dur_unbind(struct mq_queue *q, bool forget, void *cat)
  * Under mq_reg_lock. Return: 0, -EBUSY (only an empty queue moves in or
  * out of the store), -ENOSPC, -ENOMEM or -EIO.
  */
-int mq_queue_set_durability(struct mq_queue *q, u32 dur, u32 new_dur,
-			    void *cat, struct netlink_ext_ack *extack)
+int mq_dur_set_durability(struct mq_queue *q, u32 dur, u32 new_dur,
+			  void *cat, struct netlink_ext_ack *extack)
 {
 	struct mq_store *s = q->store;
 	int err;
 
 	lockdep_assert_held(&mq_reg_lock);
 	if (!s) {
-		err = mq_store_add_queue(q, new_dur, cat, extack);
+		err = mq_dur_bind(q, new_dur, cat, extack);
 		if (err == -EBUSY)
 			NL_SET_ERR_MSG(extack, "change made, but not durability: not empty");
 		else if (err)
@@ -247,7 +247,7 @@ int mq_queue_set_durability(struct mq_queue *q, u32 dur, u32 new_dur,
 		spin_lock(&q->lock);
 		q->durability = new_dur;
 		spin_unlock(&q->lock);
-		err = mq_store_save(s, cat, 0, false);
+		err = mq_dur_save(s, cat, 0, false);
 	}
 	if (err)
 		NL_SET_ERR_MSG(extack, "change made, but the store's catalog could not be written");
@@ -445,11 +445,11 @@ static int __mq_queue_store_attach(const char *path, u32 flush_ms,
 	struct mq_msg *m;
 	int err, n = 0;
 
-	if (READ_ONCE(mq_store_cur)) {
+	if (READ_ONCE(mq_dur_store)) {
 		NL_SET_ERR_MSG(extack, "a store is attached already (one per host)");
 		return -EBUSY;
 	}
-	s = mq_store_open(path, flush_ms, mq_store_changed, mq_store_low_space,
+	s = mq_store_open(path, flush_ms, mq_store_changed, mq_dur_low_space,
 			  mq_restore_entry, &restored, extack);
 	if (IS_ERR(s)) {
 		mq_restore_free(&restored);
@@ -471,7 +471,7 @@ static int __mq_queue_store_attach(const char *path, u32 flush_ms,
 		goto fail;
 
 	mutex_lock(&mq_reg_lock);
-	if (mq_store_cur) {
+	if (mq_dur_store) {
 		NL_SET_ERR_MSG(extack, "a store is attached already (one per host)");
 		err = -EBUSY;
 		goto fail_unlock;
@@ -528,7 +528,7 @@ static int __mq_queue_store_attach(const char *path, u32 flush_ms,
 		mq_queue_publish(q);
 		n++;
 	}
-	mq_store_cur_set(s);
+	mq_dur_store_set(s);
 	/* Save the positions found and give back what they free. */
 	if (__mq_queue_store_reclaim(s))
 		pr_warn("%s: cannot write the catalog after recovery\n", path);
@@ -596,7 +596,7 @@ static bool mq_store_queues_detaching(struct mq_store *s, bool on, bool force)
 	bool busy = false;
 
 	lockdep_assert_held(&mq_reg_lock);
-	list_for_each_entry(q, &mq_store_queues, store_node) {
+	list_for_each_entry(q, &mq_dur_queues, store_node) {
 		spin_lock(&q->lock);
 		if (on && !force && atomic_read(&q->open_fds))
 			busy = true;
@@ -627,7 +627,7 @@ int mq_queue_store_detach(bool force, struct netlink_ext_ack *extack)
 	bool clean;
 
 	mutex_lock(&mq_reg_lock);
-	s = mq_store_cur;
+	s = mq_dur_store;
 	if (!s) {
 		mutex_unlock(&mq_reg_lock);
 		/* A late kick of a detached store's writer: not past unload. */
@@ -642,7 +642,7 @@ int mq_queue_store_detach(bool force, struct netlink_ext_ack *extack)
 		return -EBUSY;
 	}
 	/* Before anything is done: a detach without memory changes nothing. */
-	cat = mq_store_catalog_alloc(s, mq_store_nqueues);
+	cat = mq_store_catalog_alloc(s, mq_dur_nqueues);
 	if (!cat && !force) {
 		mq_store_queues_detaching(s, false, false);
 		mutex_unlock(&mq_reg_lock);
@@ -650,13 +650,13 @@ int mq_queue_store_detach(bool force, struct netlink_ext_ack *extack)
 		return -ENOMEM;
 	}
 	mq_store_commit_all(s, false);
-	clean = !mq_store_save(s, cat, 0, true);
+	clean = !mq_dur_save(s, cat, 0, true);
 	if (!clean)
 		pr_err("%s: cannot write the catalog at detach\n",
 		       mq_store_path(s));
-	list_for_each_entry_safe(q, tmp, &mq_store_queues, store_node)
+	list_for_each_entry_safe(q, tmp, &mq_dur_queues, store_node)
 		__mq_queue_delete(q, false, NULL);
-	mq_store_cur_set(NULL);
+	mq_dur_store_set(NULL);
 	mq_event_store(s, MQ_STORE_EV_DETACHED);
 	mutex_unlock(&mq_reg_lock);
 	/*
@@ -681,25 +681,3 @@ int mq_queue_store_format(const char *path, u32 seg_size,
 {
 	return mq_store_format(path, seg_size, extack);
 }
-
-/**
- * mq_queue_store_stats - a store's state and counters, with its queues
- * @s: the store, held
- * @st: filled in
- */
-void mq_queue_store_stats(struct mq_store *s, struct mq_store_stats *st)
-{
-	mq_store_stats(s, st);
-	st->queues = s == READ_ONCE(mq_store_cur) ?
-		     READ_ONCE(mq_store_nqueues) : 0;
-}
-
-/**
- * mq_queue_store_put - drop a reference from mq_queue_store_get()
- * @s: the store
- */
-void mq_queue_store_put(struct mq_store *s)
-{
-	mq_store_put(s);
-}
-

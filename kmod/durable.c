@@ -34,10 +34,11 @@ static unsigned int cache_mb = 64;
 module_param(cache_mb, uint, 0644);
 MODULE_PARM_DESC(cache_mb, "durable messages' payload kept in memory, MiB (default 64); the rest is read back from the store");
 
-struct mq_store *mq_store_cur;
-static DEFINE_SPINLOCK(mq_store_cur_lock);
-LIST_HEAD(mq_store_queues);
-u32 mq_store_nqueues;
+/* The attached store and its queues: their rules in durable_int.h. */
+struct mq_store *mq_dur_store;
+static DEFINE_SPINLOCK(mq_dur_store_lock);
+LIST_HEAD(mq_dur_queues);
+u32 mq_dur_nqueues;
 /* Durable payload bytes in memory, over every queue of the store. */
 static atomic64_t mq_store_resident;
 /*
@@ -312,26 +313,47 @@ struct mq_store *mq_queue_store_get(void)
 {
 	struct mq_store *s;
 
-	spin_lock(&mq_store_cur_lock);
-	s = mq_store_cur;
+	spin_lock(&mq_dur_store_lock);
+	s = mq_dur_store;
 	if (s)
 		mq_store_get(s);
-	spin_unlock(&mq_store_cur_lock);
+	spin_unlock(&mq_dur_store_lock);
 	return s;
 }
 
 /**
- * mq_store_cur_set - attach or detach the store
+ * mq_queue_store_stats - a store's state and counters, with its queues
+ * @s: the store, held
+ * @st: filled in
+ */
+void mq_queue_store_stats(struct mq_store *s, struct mq_store_stats *st)
+{
+	mq_store_stats(s, st);
+	st->queues = s == READ_ONCE(mq_dur_store) ?
+		     READ_ONCE(mq_dur_nqueues) : 0;
+}
+
+/**
+ * mq_queue_store_put - drop a reference from mq_queue_store_get()
+ * @s: the store
+ */
+void mq_queue_store_put(struct mq_store *s)
+{
+	mq_store_put(s);
+}
+
+/**
+ * mq_dur_store_set - attach or detach the store
  * @s: the store, or NULL
  *
  * Under mq_reg_lock.
  */
-void mq_store_cur_set(struct mq_store *s)
+void mq_dur_store_set(struct mq_store *s)
 {
 	lockdep_assert_held(&mq_reg_lock);
-	spin_lock(&mq_store_cur_lock);
-	mq_store_cur = s;
-	spin_unlock(&mq_store_cur_lock);
+	spin_lock(&mq_dur_store_lock);
+	WRITE_ONCE(mq_dur_store, s);
+	spin_unlock(&mq_dur_store_lock);
 }
 
 /**
@@ -402,7 +424,7 @@ static u32 mq_cat_fill(void *arg, struct mq_disk_queue *dq, u32 max)
 	u32 n = 0;
 
 	lockdep_assert_held(&mq_reg_lock);
-	list_for_each_entry(q, &mq_store_queues, store_node) {
+	list_for_each_entry(q, &mq_dur_queues, store_node) {
 		if (WARN_ON_ONCE(n == max))
 			break;
 		mq_cat_fill_entry(&dq[n++], q, f->final);
@@ -411,7 +433,7 @@ static u32 mq_cat_fill(void *arg, struct mq_disk_queue *dq, u32 max)
 }
 
 /**
- * mq_store_save - write the catalog
+ * mq_dur_save - write the catalog
  * @s: the store
  * @cat: its memory (mq_store_catalog_alloc()), consumed; NULL: allocated here
  * @log_tail: the log's new tail, 0 for where it is
@@ -420,13 +442,13 @@ static u32 mq_cat_fill(void *arg, struct mq_disk_queue *dq, u32 max)
  * Every queue of the store goes in; under mq_reg_lock.
  * Return: 0, -ENOMEM or -EIO.
  */
-int mq_store_save(struct mq_store *s, struct mq_disk_catalog *cat,
-		  u64 log_tail, bool final)
+int mq_dur_save(struct mq_store *s, struct mq_disk_catalog *cat,
+		u64 log_tail, bool final)
 {
 	struct mq_cat_fill f = { .final = final };
 
 	lockdep_assert_held(&mq_reg_lock);
-	return mq_store_write_catalog(s, cat, mq_store_nqueues, mq_cat_fill,
+	return mq_store_write_catalog(s, cat, mq_dur_nqueues, mq_cat_fill,
 				      &f, log_tail);
 }
 
@@ -447,14 +469,14 @@ int __mq_queue_store_reclaim(struct mq_store *s)
 	struct mq_queue *q;
 
 	lockdep_assert_held(&mq_reg_lock);
-	list_for_each_entry(q, &mq_store_queues, store_node) {
+	list_for_each_entry(q, &mq_dur_queues, store_node) {
 		k = mq_store_oldest_needed(s, q);
 		if (k < oldest)
 			oldest = k;
 	}
 	if (oldest <= mq_store_tail_seg(s))
 		return 0;
-	return mq_store_save(s, NULL, oldest, false);
+	return mq_dur_save(s, NULL, oldest, false);
 }
 
 /*
@@ -485,7 +507,7 @@ static void mq_clean_wake(void)
 
 	lockdep_assert_held(&mq_reg_lock);
 	wake_up_all(&mq_clean_wq);
-	list_for_each_entry(q, &mq_store_queues, store_node)
+	list_for_each_entry(q, &mq_dur_queues, store_node)
 		mq_queue_wake_writers(q);
 }
 
@@ -510,7 +532,7 @@ static int mq_clean_round(struct mq_store *s)
 	/* Not the segment being written, nor the one before it. */
 	if (k + 1 >= mq_store_head_seg(s) || !mq_store_copy_room(s))
 		return 0;
-	if (mq_clean_live(s, &mq_store_queues, k, &l))
+	if (mq_clean_live(s, &mq_dur_queues, k, &l))
 		return -EBUSY;
 	if (!mq_store_may_clean(s, &l))
 		return 0;
@@ -520,7 +542,7 @@ static int mq_clean_round(struct mq_store *s)
 		if (err)
 			return err;
 	}
-	err = mq_clean_seg(s, &mq_store_queues, k, false);
+	err = mq_clean_seg(s, &mq_dur_queues, k, false);
 	if (err == -EIO)
 		return err;
 	if (err)
@@ -564,7 +586,7 @@ static void mq_clean_fn(struct work_struct *work)
 	u32 rounds, used;
 
 	mutex_lock(&mq_reg_lock);
-	s = mq_store_cur;
+	s = mq_dur_store;
 	/* What readers free from here on, this run may not see. */
 	WRITE_ONCE(mq_clean_stale, false);
 	/* Cleared before any queue is looked at: a later mark stays. */
@@ -591,14 +613,14 @@ static void mq_clean_fn(struct work_struct *work)
 			mutex_unlock(&mq_reg_lock);
 			cond_resched();
 			mutex_lock(&mq_reg_lock);
-			if (mq_store_cur != s || mq_store_failed(s))
+			if (mq_dur_store != s || mq_store_failed(s))
 				break;
 		}
 		if (err < 0)
 			pr_warn_ratelimited("%s: could not give log space back (%d)\n",
 					    mq_store_path(s), err);
 	}
-	WRITE_ONCE(mq_clean_full, s && mq_store_cur == s && !busy &&
+	WRITE_ONCE(mq_clean_full, s && mq_dur_store == s && !busy &&
 		   mq_store_msg_full(s));
 	atomic_set_release(&mq_clean_done, ticket);
 	/* Writers and pollers waiting for the end of the run. */
@@ -621,12 +643,12 @@ static int mq_clean_kick(void)
 }
 
 /**
- * mq_store_low_space - the store's word that free segments run short
+ * mq_dur_low_space - the store's word that free segments run short
  * @s: the store
  *
  * Called under the store's spinlock: it only kicks the cleaner.
  */
-void mq_store_low_space(struct mq_store *s)
+void mq_dur_low_space(struct mq_store *s)
 {
 	mq_clean_kick();
 }
@@ -638,6 +660,7 @@ void mq_store_low_space(struct mq_store *s)
  */
 void mq_clean_flush(void)
 {
+	lockdep_assert_not_held(&mq_reg_lock);
 	flush_work(&mq_clean_work);
 }
 
@@ -722,7 +745,7 @@ const struct mq_persist_ops mq_durable_ops = {
 	.check = mq_dur_check,
 	.prepare = mq_dur_prepare,
 	.unprepare = mq_dur_unprepare,
-	.bind = mq_store_add_queue,
+	.bind = mq_dur_bind,
 	.unbind = mq_dur_unbind,
-	.set_durability = mq_queue_set_durability,
+	.set_durability = mq_dur_set_durability,
 };

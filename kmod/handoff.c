@@ -47,7 +47,7 @@ static void mq_waiter_complete(struct mq_queue *q, struct mq_waiter *w,
 }
 
 /**
- * mq_serve_readers - hand queued messages to sleeping readers
+ * __mq_serve_readers - hand queued messages to sleeping readers
  * @q: the queue; under q->lock
  * @wake: the tasks to wake once it is dropped
  *
@@ -55,7 +55,7 @@ static void mq_waiter_complete(struct mq_queue *q, struct mq_waiter *w,
  * -EMSGSIZE, as it would have without sleeping. Sleeping readers imply an
  * empty log afterwards.
  */
-void mq_serve_readers(struct mq_queue *q, struct mq_wake *wake)
+void __mq_serve_readers(struct mq_queue *q, struct mq_wake *wake)
 {
 	struct mq_waiter *w, *tmp;
 	struct mq_msg *m;
@@ -81,13 +81,13 @@ void mq_serve_readers(struct mq_queue *q, struct mq_wake *wake)
 }
 
 /**
- * mq_serve_writers - serve sleeping writers in order while their messages fit
+ * __mq_serve_writers - serve sleeping writers in order while their messages fit
  * @q: the queue; under q->lock
  * @wake: the tasks to wake once it is dropped
  *
  * Appends a held message, or tells a writer without one to copy it now.
  */
-void mq_serve_writers(struct mq_queue *q, struct mq_wake *wake)
+void __mq_serve_writers(struct mq_queue *q, struct mq_wake *wake)
 {
 	u64 msgs = q->depth_msgs, bytes = q->depth_bytes;
 	struct mq_waiter *w, *tmp;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The queue core: messages, offsets, limits, waiters (queue.c), the
- * queues' life cycle and settings (admin.c) and their registry
- * (registry.h). It knows nothing of how a queue is reached: the
+ * The queue core: messages, offsets, limits, the data path (queue.c),
+ * its sleepers (handoff.c), a durable queue's log order and restore
+ * (restore.c), the queues' life cycle and settings (admin.c) and their
+ * registry (registry.h). It knows nothing of how a queue is reached: the
  * front-ends (chrdev, ring, netlink) call into it. It knows nothing of
  * the store either: durable queues persist through struct
  * mq_persist_ops, which the durable binding implements.
@@ -109,7 +110,7 @@ struct mq_queue {
 	u64 delivered_hi;		/* above every offset delivered */
 
 	/*
-	 * The durable binding's (durable.c), under lock unless noted. The
+	 * The durable binding's (durable.c, bind.c), under lock unless noted. The
 	 * core only tests @store (a durable queue) and hands it back to the
 	 * binding (struct mq_persist_ops); it never looks inside.
 	 */
@@ -197,8 +198,8 @@ struct mq_queue_observer {
 /**
  * struct mq_persist_ops - how the core keeps durable queues
  *
- * The core defines this and the durable binding (durable.c) implements
- * it; main.c hands it to mq_queue_init(). A queue is durable while
+ * The core defines this and the durable binding (durable.c, bind.c)
+ * implements it; main.c hands it to mq_queue_init(). A queue is durable while
  * q->store is set, and the core calls these only then (the lifecycle ops
  * but @check, @prepare, @bind and @set_durability only for such a queue:
  * those also for one about to become durable). The core never

@@ -109,11 +109,29 @@ static inline void mq_unlink(struct mq_queue *q, struct mq_msg *m)
 void mq_take(struct mq_queue *q, struct mq_msg *m, struct mq_reading *rd);
 
 /* handoff.c */
-void mq_serve_readers(struct mq_queue *q, struct mq_wake *wake);
-void mq_serve_writers(struct mq_queue *q, struct mq_wake *wake);
+void __mq_serve_readers(struct mq_queue *q, struct mq_wake *wake);
+void __mq_serve_writers(struct mq_queue *q, struct mq_wake *wake);
 int mq_sleep(struct mq_queue *q, struct mq_waiter *w, struct list_head *list,
 	     u32 *count) __releases(&q->lock);
 void mq_writers_pass_on(struct mq_queue *q);
 int mq_wait_pin(struct mq_queue *q, size_t len, bool *woken);
+
+/*
+ * Every append and every read asks whether someone sleeps: answered
+ * here, without a call, when no one does. Under q->lock.
+ */
+static inline void mq_serve_readers(struct mq_queue *q, struct mq_wake *wake)
+{
+	lockdep_assert_held(&q->lock);
+	if (!list_empty(&q->readers))
+		__mq_serve_readers(q, wake);
+}
+
+static inline void mq_serve_writers(struct mq_queue *q, struct mq_wake *wake)
+{
+	lockdep_assert_held(&q->lock);
+	if (!list_empty(&q->writers) || !list_empty(&q->readers))
+		__mq_serve_writers(q, wake);
+}
 
 #endif /* _MQ_QUEUE_INT_H */

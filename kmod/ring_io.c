@@ -374,6 +374,7 @@ void mq_tx_refresh(struct mq_ring *r)
 {
 	u64 durable;
 
+	lockdep_assert_held(&r->tx_lock);
 	if (!r->ck_n)
 		return;
 	durable = mq_queue_durable(r->q);
@@ -424,6 +425,7 @@ int mq_tx_submit(struct mq_ring *r, bool wait, struct mq_ring_enter *e)
 	int n, i, direct, err = 0;
 	bool again = false;
 
+	lockdep_assert_held(&r->tx_lock);
 	tail = smp_load_acquire(b->tail);	/* the records are written */
 	if (tail - b->khead > b->size || tail % MQ_RING_ALIGN) {
 		r->tx_bad++;
@@ -568,6 +570,7 @@ int mq_rx_fill(struct mq_ring *c, struct mq_ring_enter *e, bool own)
 	u32 t, unpub = 0;
 	int err = 0, n;
 
+	lockdep_assert_held(&c->rx_lock);
 	mq_rx_sync_head(c, own);
 	for (;;) {
 		struct mq_rx_fit fit = { .b = b, .t = b->ktail };

@@ -7,8 +7,8 @@
  * positions, payloads as pieces handed over by the caller's walker. It
  * knows no queue and no front-end: the catalog's entries are filled by a
  * callback of the caller's and handed back to another at open, recovery
- * hands each record to a third. The durable binding (durable.c) is its
- * one user. store_meta.c: device, superblocks, catalog, format, open,
+ * hands each record to a third. The durable binding (durable.c, bind.c)
+ * is its one user. store_meta.c: device, superblocks, catalog, format, open,
  * close; store_log.c: the log buffer, appends, group commit, reading a
  * record back; store_recover.c: scanning the log at attach.
  */

@@ -51,7 +51,7 @@
 #define MAX_QUEUES	16
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 /* The module's message for a bad name (kmod/admin.c). */
-#define BAD_NAME	"invalid queue name: 1-64 of [A-Za-z0-9._-], not starting with '.'"
+#define BAD_NAME	"invalid queue name: 1-64 of [A-Za-z0-9._-], no leading '.'"
 
 /* The fake store (FAKEMQ_STORE): a 1G loop device, 4M segments. */
 #define STORE_PATH	"/dev/loop7"
