@@ -9,7 +9,8 @@
 # make demo       a scripted tour inside the VM
 # make bench      mqbench inside the VM: table on stdout, build/bench.json;
 #                 BASE=REV also runs the module and mqbench of git
-#                 revision REV in the same boot and compares (BENCH_ARGS=
+#                 revision REV in the same boot, alternating with this
+#                 tree cell by cell, and compares (BENCH_ARGS=
 #                 passes mqbench options, e.g. "--only devmq,posix-mq")
 # make install    install mq.ko, mqctl, libmq (header, libraries, man pages)
 #                 and the man pages on this host

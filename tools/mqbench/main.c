@@ -94,6 +94,7 @@ static struct bench_opts opts = {
 static size_t latency_size;
 
 static bool selected[NMECHS];
+static bool plan_only;		/* --plan */
 static bool only_given;
 static bool prepared[NMECHS];
 static struct result results[NTABLES][MQBENCH_MAX_SIZES][MQBENCH_MAX_PAIRS][NMECHS];
@@ -214,6 +215,14 @@ static void usage(FILE *out)
 "                         \"latency_msgs\"; mq-ring rows \"tx_direct_pct\" (%%\n"
 "                         of the messages handed straight from a TX ring to\n"
 "                         an RX ring, not through the queue)\n"
+"  --plan                 print the cells the other options select, one line\n"
+"                         each: the options that run that cell alone\n"
+"                         (--only, --sizes and --pairs or their durable\n"
+"                         counterparts, and --latency-msgs 0 where no\n"
+"                         latency is measured), then exit. make bench\n"
+"                         BASE=REV runs the baseline and this tree cell by\n"
+"                         cell with them, so a slow phase of the machine\n"
+"                         falls on both\n"
 "  -v, --verbose          show the netlink requests that create and delete\n"
 "                         queues and set up the store\n"
 "  --inject FAULT         test mqbench itself: producer 0 breaks one message\n"
@@ -378,7 +387,7 @@ static void parse_args(int argc, char **argv)
 	enum { O_ONLY = 256, O_SIZES, O_PAIRS, O_DEPTH, O_DURATION, O_MSGS,
 	       O_REPS, O_TIMEOUT, O_JSON, O_INJECT, O_DSIZES,
 	       O_DPAIRS, O_STORE, O_DISK, O_REDIS_DIR, O_CLEANER, O_LATENCY, O_BATCH,
-	       O_RING_MSGS };
+	       O_RING_MSGS, O_PLAN };
 	static const char *const faults[] = {
 		[FAULT_DROP] = "drop", [FAULT_DUP] = "dup",
 		[FAULT_REORDER] = "reorder", [FAULT_CORRUPT] = "corrupt",
@@ -404,6 +413,7 @@ static void parse_args(int argc, char **argv)
 		{ "latency-msgs", required_argument, NULL, O_LATENCY },
 		{ "batch", required_argument, NULL, O_BATCH },
 		{ "ring-msgs", required_argument, NULL, O_RING_MSGS },
+		{ "plan", no_argument, NULL, O_PLAN },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -498,6 +508,9 @@ static void parse_args(int argc, char **argv)
 					opts.fault = (enum fault)i;
 			if (!opts.fault)
 				usage_error("unknown fault '%s'", optarg);
+			break;
+		case O_PLAN:
+			plan_only = true;
 			break;
 		case 'v':
 			opts.verbose = true;
@@ -1438,6 +1451,45 @@ static int plan(enum bench_table t, int *ncells)
 	return nruns;
 }
 
+/*
+ * --plan: a line per cell, the options that run it alone, in the order
+ * the cells run. Only the latency cell keeps --latency-msgs: with one
+ * size, the smallest is that one, and every 1x1 cell would measure it.
+ */
+static void print_plan(void)
+{
+	const struct bench_matrix *mx;
+	enum bench_table t;
+	unsigned int i;
+	int s, p;
+
+	for (t = 0; t < NTABLES; t++) {
+		char only[256] = "";
+		size_t len = 0;
+
+		if (!table_count(t))
+			continue;
+		for (i = 0; i < NMECHS; i++)
+			if (in_table(i, t))
+				len += snprintf(only + len, sizeof(only) - len, "%s%s",
+						len ? "," : "", mechs[i]->name);
+		mx = &opts.matrix[t];
+		for (s = 0; s < mx->nsizes; s++) {
+			for (p = 0; p < mx->npairs; p++) {
+				struct cell cell = make_cell(t, s, p);
+
+				printf("--only %s --%ssizes %zu --%spairs %dx%d%s\n",
+				       only, t == TABLE_IPC ? "" : "durable-",
+				       cell.msg_bytes,
+				       t == TABLE_IPC ? "" : "durable-",
+				       cell.producers, cell.consumers,
+				       t == TABLE_IPC && !is_latency_cell(t, &cell) ?
+				       " --latency-msgs 0" : "");
+			}
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int s, p, ncells = 0, nruns = 0, index = 0, status = 0;
@@ -1447,6 +1499,10 @@ int main(int argc, char **argv)
 	unsigned int i;
 
 	parse_args(argc, argv);
+	if (plan_only) {
+		print_plan();
+		return 0;
+	}
 	bench_opts = &opts;
 	signals_block();
 	progress_init();

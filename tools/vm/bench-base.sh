@@ -6,8 +6,9 @@
 # Builds the baseline for `make bench BASE=REV`: the module and mqbench of
 # git revision REV (a commit, tag or branch of this repository), from a
 # git archive of it in build/base-src, into build/base/ (mq.ko, mqbench,
-# REV). tools/vm/run.sh bench then runs both in the same VM boot, the
-# baseline first, each with its own mqbench (the ABI may differ), and
+# REV). tools/vm/run.sh bench then runs both in the same VM boot, cell
+# by cell in turn (tools/vm/init), each with its own mqbench (the ABI
+# may differ), and
 # tools/vm/bench-compare.sh sets them side by side.
 
 set -euo pipefail
