@@ -526,6 +526,21 @@ struct mq_store *mq_store_open(const char *path, u32 flush_ms,
 				le64_to_cpu(cat[best]->generation))
 			best = i;
 	}
+	/*
+	 * Only a copy that reads back damaged (a torn write) is passed over
+	 * for the other. One that could not be read may be the newer, whose
+	 * save already gave segments back: the older would be stale.
+	 */
+	for (i = 0; i < 2; i++) {
+		if (!IS_ERR(cat[i]) || PTR_ERR(cat[i]) == -EUCLEAN)
+			continue;
+		err = PTR_ERR(cat[i]);
+		if (err == -ENOMEM)
+			NL_SET_ERR_MSG(extack, "out of memory reading the store's catalog");
+		else
+			NL_SET_ERR_MSG(extack, "I/O error reading the store's catalog");
+		goto fail;
+	}
 	if (best < 0) {
 		err = -EUCLEAN;
 		NL_SET_ERR_MSG(extack, "both catalog copies are damaged");

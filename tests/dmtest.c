@@ -53,10 +53,11 @@
 
 static struct dm_dev dm_flakey = { "mqdm-flakey" }, dm_data = { "mqdm-data" },
 		     dm_log = { "mqdm-log" }, dm_lw = { "mqdm-lw" },
-		     dm_scratch = { "mqdm-scratch" }, dm_stall = { "mqdm-stall" };
+		     dm_scratch = { "mqdm-scratch" }, dm_stall = { "mqdm-stall" },
+		     dm_cat = { "mqdm-cat" };
 /* In the order they can be removed: what is stacked on others first. */
 static struct dm_dev *const dm_all[] = {
-	&dm_lw, &dm_flakey, &dm_data, &dm_log, &dm_scratch, &dm_stall,
+	&dm_lw, &dm_flakey, &dm_data, &dm_log, &dm_scratch, &dm_stall, &dm_cat,
 };
 
 enum { QS, QA };	/* the replay's queues */
@@ -72,6 +73,7 @@ static const struct qdef q_stall_async = { "dmstallasync", 'U',
 static const struct qdef q_stall_fill = { "dmstallfill", 'V',
 					  MQ_DURABILITY_ASYNC };
 static const struct qdef q_late = { "dmlate", 'L', MQ_DURABILITY_SYNC };
+static const struct qdef q_cat = { "dmcat", 'C', MQ_DURABILITY_SYNC };
 
 /* ---- scenario 1: I/O errors with dm-flakey ---- */
 
@@ -1042,6 +1044,82 @@ out:
 	dm_remove(&dm_stall, false);
 }
 
+/*
+ * ---- scenario 4: a catalog copy that cannot be read ----
+ *
+ * Attach takes the newer valid catalog copy, and passes over one that
+ * reads back damaged (a torn write). One that cannot be read at all may
+ * be the newer, whose save gave segments back: attach must refuse, not
+ * take the older in its place. dm-error over one copy, then the other.
+ */
+#define CAT_MSGS	3
+
+static void scenario_catalog(const char *dev)
+{
+	const unsigned long long sectors = FLAKEY_BYTES >> 9,
+		off = FLAKEY_OFF >> 9, len = MQ_CAT_BYTES >> 9;
+	struct got got[CAT_MSGS + 2];
+	unsigned long long at;
+	char table[512];
+	int fd, err, n, slot;
+	uint32_t i;
+
+	note("scenario 4: a catalog copy that cannot be read (dm-error over it)");
+	if (!check(dm_create(&dm_cat, "0 %llu linear %s %llu", sectors, dev, off),
+		   "catalog: dm-linear device"))
+		goto out;
+	err = store_req(MQ_CMD_STORE_FORMAT, dm_cat.path, SEG_SIZE, NULL) ?:
+	      store_req(MQ_CMD_STORE_ATTACH, dm_cat.path, 0, NULL) ?:
+	      queue_new(&q_cat, 100);
+	if (!check(!err, "catalog: store formatted and attached, sync queue made%s",
+		   why(err)))
+		goto out;
+	fd = mqt_open(q_cat.name, O_WRONLY);
+	for (i = 0, err = fd < 0 ? -errno : 0; !err && i < CAT_MSGS; i++)
+		err = msg_write(fd, q_cat.tag, i);
+	if (fd >= 0)
+		close(fd);
+	err = err ?: store_req(MQ_CMD_STORE_DETACH, NULL, 0, NULL);
+	if (!check(!err, "catalog: %d messages written, store detached%s",
+		   CAT_MSGS, why(err)))
+		goto out;
+	for (slot = 0; slot < 2; slot++) {
+		at = (MQ_CAT_OFFSET + (unsigned long long)slot * MQ_CAT_BYTES) >> 9;
+		snprintf(table, sizeof(table),
+			 "0 %llu linear %s %llu\n%llu %llu error\n%llu %llu linear %s %llu",
+			 at, dev, off, at, len, at + len, sectors - at - len, dev,
+			 off + at + len);
+		if (!check(dm_swap(&dm_cat, table),
+			   "catalog: copy %d now fails every read", slot))
+			goto out;
+		err = store_req(MQ_CMD_STORE_ATTACH, dm_cat.path, 0, NULL);
+		check(err == -EIO,
+		      "catalog: copy %d unreadable: attach refused with EIO%s",
+		      slot, err ? why(err) : " (it attached)");
+		if (!err)
+			store_req(MQ_CMD_STORE_DETACH, NULL, 0, NULL);
+		fd = mqt_open(q_cat.name, O_RDONLY);
+		check(fd < 0 && errno == ENOENT,
+		      "catalog: and the queue is not there (%s)",
+		      fd < 0 ? strerror(errno) : "it opened");
+		if (fd >= 0)
+			close(fd);
+	}
+	snprintf(table, sizeof(table), "0 %llu linear %s %llu", sectors, dev, off);
+	if (!check(dm_swap(&dm_cat, table), "catalog: table healthy again"))
+		goto out;
+	err = store_req(MQ_CMD_STORE_ATTACH, dm_cat.path, 0, NULL);
+	if (!check(!err, "catalog: attached%s", why(err)))
+		goto out;
+	n = drain(&q_cat, got, ARRAY_SIZE(got));
+	check(n == CAT_MSGS && flakey_verify(got, n, CAT_MSGS, CAT_MSGS),
+	      "catalog: the %d messages back once each, intact, in order (%d read)",
+	      CAT_MSGS, n);
+out:
+	store_req(MQ_CMD_STORE_DETACH, NULL, 0, NULL);
+	dm_remove(&dm_cat, false);
+}
+
 int main(int argc, char **argv)
 {
 	const char *modprobe[] = { "modprobe", "-a", "dm_flakey", "dm_log_writes", NULL };
@@ -1067,6 +1145,7 @@ int main(int argc, char **argv)
 		scenario_flakey(argv[1]);
 		scenario_replay(argv[1]);
 		scenario_stall(argv[1]);
+		scenario_catalog(argv[1]);
 		store_req(MQ_CMD_STORE_DETACH, NULL, 0, NULL);
 		for (i = 0; i < ARRAY_SIZE(dm_all); i++)
 			if (dm_all[i]->live)
