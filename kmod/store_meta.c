@@ -444,7 +444,7 @@ struct mq_store *mq_store_open(const char *path, u32 flush_ms,
 	struct mq_disk_super *sb[2] = { NULL, NULL };
 	struct mq_disk_catalog *cat[2] = { NULL, NULL }, *c;
 	struct mq_disk_queue *dq;
-	int err, e[2], i, best = -1;
+	int err, e[2], rd[2], i, best = -1;
 	struct mq_store *s;
 	u32 n;
 
@@ -485,12 +485,20 @@ struct mq_store *mq_store_open(const char *path, u32 flush_ms,
 			err = -ENOMEM;
 			goto fail;
 		}
-		e[i] = mq_bdev_rw(s->bdev, REQ_OP_READ, i * BLK, sb[i], BLK);
-		if (!e[i])
-			e[i] = mq_super_check(sb[i], s->dev_bytes);
+		rd[i] = mq_bdev_rw(s->bdev, REQ_OP_READ, i * BLK, sb[i], BLK);
+		e[i] = rd[i] ?: mq_super_check(sb[i], s->dev_bytes);
 		if (!e[i] && (best < 0 || le64_to_cpu(sb[i]->generation) >
 				       le64_to_cpu(sb[best]->generation)))
 			best = i;
+	}
+	/*
+	 * As with the catalog (below): a superblock that cannot be read may
+	 * be the newer, and the older may call an unclean stop clean.
+	 */
+	if (rd[0] || rd[1]) {
+		err = rd[0] ?: rd[1];
+		NL_SET_ERR_MSG(extack, "I/O error reading the superblocks");
+		goto fail;
 	}
 	if (best < 0) {
 		if (e[0] == -EMEDIUMTYPE && e[1] == -EMEDIUMTYPE) {
@@ -499,9 +507,6 @@ struct mq_store *mq_store_open(const char *path, u32 flush_ms,
 		} else if (e[0] == -EPROTONOSUPPORT || e[1] == -EPROTONOSUPPORT) {
 			err = -EPROTONOSUPPORT;
 			NL_SET_ERR_MSG(extack, "store format newer than version 2: left untouched");
-		} else if (e[0] == -EIO || e[1] == -EIO) {
-			err = -EIO;
-			NL_SET_ERR_MSG(extack, "I/O error reading the superblocks");
 		} else {
 			err = -EUCLEAN;
 			NL_SET_ERR_MSG(extack, "both superblocks damaged or misfit");

@@ -1045,26 +1045,45 @@ out:
 }
 
 /*
- * ---- scenario 4: a catalog copy that cannot be read ----
+ * ---- scenario 4: a superblock or catalog copy that cannot be read ----
  *
- * Attach takes the newer valid catalog copy, and passes over one that
- * reads back damaged (a torn write). One that cannot be read at all may
- * be the newer, whose save gave segments back: attach must refuse, not
- * take the older in its place. dm-error over one copy, then the other.
+ * Attach takes the newer valid copy, and passes over one that reads back
+ * damaged (a torn write). One that cannot be read at all may be the
+ * newer (a catalog whose save gave segments back, a superblock saying
+ * the store is in use): attach must refuse, not take the older in its
+ * place. dm-error over each copy in turn.
  */
 #define CAT_MSGS	3
+
+/*
+ * @why: what the refusal must name. dm-error fails writes too, so a
+ * module that took the other superblock still failed, later, writing
+ * the next one: the reason tells the two apart.
+ */
+static const struct {
+	const char *what, *why;
+	unsigned long long at, len;	/* bytes */
+} meta_copies[] = {
+	{ "superblock 0", "superblocks", 0, MQ_STORE_BLOCK },
+	{ "superblock 1", "superblocks", MQ_STORE_BLOCK, MQ_STORE_BLOCK },
+	{ "catalog copy 0", "catalog", MQ_CAT_OFFSET, MQ_CAT_BYTES },
+	{ "catalog copy 1", "catalog", MQ_CAT_OFFSET + MQ_CAT_BYTES,
+	  MQ_CAT_BYTES },
+};
 
 static void scenario_catalog(const char *dev)
 {
 	const unsigned long long sectors = FLAKEY_BYTES >> 9,
-		off = FLAKEY_OFF >> 9, len = MQ_CAT_BYTES >> 9;
+		off = FLAKEY_OFF >> 9;
+	unsigned long long at, len, pos;
 	struct got got[CAT_MSGS + 2];
-	unsigned long long at;
 	char table[512];
-	int fd, err, n, slot;
+	int fd, err, n;
+	bool named;
+	size_t c, k;
 	uint32_t i;
 
-	note("scenario 4: a catalog copy that cannot be read (dm-error over it)");
+	note("scenario 4: a superblock or catalog copy that cannot be read (dm-error over it)");
 	if (!check(dm_create(&dm_cat, "0 %llu linear %s %llu", sectors, dev, off),
 		   "catalog: dm-linear device"))
 		goto out;
@@ -1083,19 +1102,26 @@ static void scenario_catalog(const char *dev)
 	if (!check(!err, "catalog: %d messages written, store detached%s",
 		   CAT_MSGS, why(err)))
 		goto out;
-	for (slot = 0; slot < 2; slot++) {
-		at = (MQ_CAT_OFFSET + (unsigned long long)slot * MQ_CAT_BYTES) >> 9;
-		snprintf(table, sizeof(table),
-			 "0 %llu linear %s %llu\n%llu %llu error\n%llu %llu linear %s %llu",
-			 at, dev, off, at, len, at + len, sectors - at - len, dev,
-			 off + at + len);
+	for (c = 0; c < ARRAY_SIZE(meta_copies); c++) {
+		at = meta_copies[c].at >> 9;
+		len = meta_copies[c].len >> 9;
+		k = 0;
+		if (at)
+			k += snprintf(table + k, sizeof(table) - k,
+				      "0 %llu linear %s %llu\n", at, dev, off);
+		pos = at + len;
+		snprintf(table + k, sizeof(table) - k,
+			 "%llu %llu error\n%llu %llu linear %s %llu", at, len,
+			 pos, sectors - pos, dev, off + pos);
 		if (!check(dm_swap(&dm_cat, table),
-			   "catalog: copy %d now fails every read", slot))
+			   "catalog: %s now fails every read", meta_copies[c].what))
 			goto out;
 		err = store_req(MQ_CMD_STORE_ATTACH, dm_cat.path, 0, NULL);
-		check(err == -EIO,
-		      "catalog: copy %d unreadable: attach refused with EIO%s",
-		      slot, err ? why(err) : " (it attached)");
+		named = strstr(last_extack, meta_copies[c].why);
+		check(err == -EIO && named,
+		      "catalog: %s unreadable: attach refused with EIO, reading the %s%s",
+		      meta_copies[c].what, meta_copies[c].why,
+		      err ? why(err) : " (it attached)");
 		if (!err)
 			store_req(MQ_CMD_STORE_DETACH, NULL, 0, NULL);
 		fd = mqt_open(q_cat.name, O_RDONLY);
