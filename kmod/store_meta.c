@@ -245,6 +245,7 @@ int mq_store_write_catalog(struct mq_store *s, struct mq_disk_catalog *cat,
 /* Read and check a catalog copy. Return: the copy (kvfree it) or ERR_PTR. */
 static struct mq_disk_catalog *mq_cat_read(struct mq_store *s, int slot)
 {
+	u64 pos = MQ_CAT_OFFSET + (u64)slot * MQ_CAT_BYTES;
 	struct mq_disk_catalog *cat, hdr;
 	u32 n, crc;
 	int err;
@@ -252,10 +253,13 @@ static struct mq_disk_catalog *mq_cat_read(struct mq_store *s, int slot)
 	cat = kvmalloc(MQ_CAT_BYTES, GFP_KERNEL);
 	if (!cat)
 		return ERR_PTR(-ENOMEM);
-	err = mq_bdev_rw(s->bdev, REQ_OP_READ,
-			 MQ_CAT_OFFSET + (u64)slot * MQ_CAT_BYTES, cat,
-			 MQ_CAT_BYTES);
-	if (err)
+	/*
+	 * The header, then only the entries it counts: a bad sector in the
+	 * part no save ever wrote must not stop an attach. Any read error
+	 * is EIO, not to be taken for no memory.
+	 */
+	err = -EIO;
+	if (mq_bdev_rw(s->bdev, REQ_OP_READ, pos, cat, BLK))
 		goto fail;
 	err = -EUCLEAN;
 	n = le32_to_cpu(cat->count);
@@ -264,6 +268,12 @@ static struct mq_disk_catalog *mq_cat_read(struct mq_store *s, int slot)
 	    le32_to_cpu(cat->entry_size) != sizeof(struct mq_disk_queue) ||
 	    n > MQ_CAT_MAX_QUEUES)
 		goto fail;
+	if (mq_cat_bytes(n) > BLK &&
+	    mq_bdev_rw(s->bdev, REQ_OP_READ, pos + BLK, (void *)cat + BLK,
+		       mq_cat_bytes(n) - BLK)) {
+		err = -EIO;
+		goto fail;
+	}
 	hdr = *cat;
 	hdr.crc = 0;
 	crc = mq_crc(s->seed, &hdr, sizeof(hdr));
@@ -496,17 +506,20 @@ struct mq_store *mq_store_open(const char *path, u32 flush_ms,
 	 * be the newer, and the older may call an unclean stop clean.
 	 */
 	if (rd[0] || rd[1]) {
-		err = rd[0] ?: rd[1];
+		err = -EIO;
 		NL_SET_ERR_MSG(extack, "I/O error reading the superblocks");
+		goto fail;
+	}
+	/* A newer module's superblock is the newer one: never written over. */
+	if (e[0] == -EPROTONOSUPPORT || e[1] == -EPROTONOSUPPORT) {
+		err = -EPROTONOSUPPORT;
+		NL_SET_ERR_MSG(extack, "store format newer than version 2: left untouched");
 		goto fail;
 	}
 	if (best < 0) {
 		if (e[0] == -EMEDIUMTYPE && e[1] == -EMEDIUMTYPE) {
 			err = -EMEDIUMTYPE;
 			NL_SET_ERR_MSG(extack, "not an mq store (no mq superblock)");
-		} else if (e[0] == -EPROTONOSUPPORT || e[1] == -EPROTONOSUPPORT) {
-			err = -EPROTONOSUPPORT;
-			NL_SET_ERR_MSG(extack, "store format newer than version 2: left untouched");
 		} else {
 			err = -EUCLEAN;
 			NL_SET_ERR_MSG(extack, "both superblocks damaged or misfit");

@@ -27,12 +27,15 @@
  *         waiting to lead the next one dies of SIGKILL at once too, and
  *         so does an async writer that filled the log buffer (8 MiB);
  *         resumed, the queue holds exactly what it was answered for.
+ * catalog dm-error over each superblock and each catalog copy in turn:
+ *         attach is refused with EIO, naming what it could not read, and
+ *         nothing is attached; healed, the queue comes back whole.
  *
  * Output: "ok - ..." / "not ok - ..." lines, "# ..." comments, and last
  * "N passed, N failed"; exit status 0 only if nothing failed. Runs as
  * root with mq.ko loaded; needs dmsetup, dm_flakey and dm_log_writes, and
  * no udev (device nodes are made here). DEV's layout, in MiB: flakey
- * (then stall) 0-16, data 16-28, log 28-92, scratch 92-104.
+ * (then stall, then catalog) 0-16, data 16-28, log 28-92, scratch 92-104.
  */
 #include <limits.h>
 #include <poll.h>
@@ -1107,8 +1110,10 @@ static void scenario_catalog(const char *dev)
 		len = meta_copies[c].len >> 9;
 		k = 0;
 		if (at)
-			k += snprintf(table + k, sizeof(table) - k,
-				      "0 %llu linear %s %llu\n", at, dev, off);
+			k = snprintf(table, sizeof(table),
+				     "0 %llu linear %s %llu\n", at, dev, off);
+		if (k >= sizeof(table))
+			goto out;
 		pos = at + len;
 		snprintf(table + k, sizeof(table) - k,
 			 "%llu %llu error\n%llu %llu linear %s %llu", at, len,

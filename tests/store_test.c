@@ -555,6 +555,20 @@ TEST_F(store, foreign_and_newer_refused_untouched)
 	EXPECT_EQ(-EPROTONOSUPPORT, store_attach(&self->nl, NULL));
 	ASSERT_EQ(0, dev_rw(false, 0, before, 8192));
 	EXPECT_EQ(0, memcmp(blk, before, 8192));
+	/*
+	 * A newer version in one copy only: a newer module attached the
+	 * store since, and that copy is the newer; the older must not be
+	 * taken, nor the newer written over.
+	 */
+	ASSERT_EQ(0, store_format(&self->nl, 0));
+	ASSERT_EQ(0, store_attach(&self->nl, NULL));
+	ASSERT_EQ(0, store_detach(&self->nl));
+	ASSERT_EQ(0, dev_rw(false, 0, blk, 8192));
+	((struct mq_disk_super *)(blk + 4096))->version = MQ_STORE_VERSION + 1;
+	ASSERT_EQ(0, dev_rw(true, 0, blk, 8192));
+	EXPECT_EQ(-EPROTONOSUPPORT, store_attach(&self->nl, NULL));
+	ASSERT_EQ(0, dev_rw(false, 0, before, 8192));
+	EXPECT_EQ(0, memcmp(blk, before, 8192));
 	free(blk);
 	free(before);
 	ASSERT_EQ(0, store_format(&self->nl, 1 << 20));

@@ -193,10 +193,12 @@
  *   MQ_CMD_STORE_ATTACH  open the store on STORE_PATH and bring back its
  *                      queues. CAP_SYS_ADMIN. R STORE_PATH; O
  *                      STORE_FLUSH_MS. A device that is not an mq store,
- *                      or of a newer format version, is refused
- *                      (EMEDIUMTYPE, EPROTONOSUPPORT) and left untouched;
- *                      a damaged one is recovered as far as it is intact,
- *                      or refused (EUCLEAN) with the reason.
+ *                      or of a newer format version (either superblock),
+ *                      is refused (EMEDIUMTYPE, EPROTONOSUPPORT) and left
+ *                      untouched; so is one whose superblocks or catalog
+ *                      cannot be read (EIO, ENOMEM: try again); a damaged
+ *                      one is recovered as far as it is intact, or
+ *                      refused (EUCLEAN) with the reason.
  *   MQ_CMD_STORE_DETACH  flush, mark clean and close the store; its queues
  *                      go away. CAP_SYS_ADMIN. EBUSY while a durable
  *                      queue has an open fd; ENOMEM (no memory for the
