@@ -24,6 +24,18 @@ static uint32_t rec_bytes(const struct mq_ring_q *q, uint32_t len)
 	return (q->rec_size + len + MQ_RING_ALIGN - 1) & ~(MQ_RING_ALIGN - 1);
 }
 
+/*
+ * Zero a TX record's header. The fields we know are cleared as one
+ * constant-size store (inlined: this runs per message); only a kernel
+ * with a longer header costs a memset() of the rest.
+ */
+static void clear_hdr(struct mq_ring_rec *h, uint32_t hdr)
+{
+	*h = (struct mq_ring_rec){ 0 };
+	if (hdr > HDR)
+		memset(h + 1, 0, hdr - HDR);
+}
+
 static uint32_t load_acquire(const uint32_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
@@ -177,7 +189,7 @@ void *mq_ring_reserve(struct mq_ring *r, uint32_t len)
 		 */
 		if (skip >= hdr) {
 			h = (struct mq_ring_rec *)(q->data + pos);
-			memset(h, 0, hdr);	/* reserved and all after it */
+			clear_hdr(h, hdr);
 			h->flags = MQ_RING_REC_PAD;
 			h->len = skip - hdr;
 		}
@@ -188,7 +200,7 @@ void *mq_ring_reserve(struct mq_ring *r, uint32_t len)
 	if (skip || q->local + need - q->cached > q->size)
 		return NULL;
 	h = (struct mq_ring_rec *)(q->data + pos);
-	memset(h, 0, hdr);		/* reserved and all after it */
+	clear_hdr(h, hdr);
 	h->len = len;
 	q->local += need;
 	return (unsigned char *)h + hdr;
