@@ -12,8 +12,11 @@
 #                 revision REV in the same boot, alternating with this
 #                 tree cell by cell, and compares (BENCH_ARGS=
 #                 passes mqbench options, e.g. "--only devmq,posix-mq")
-# make install    install mq.ko, mqctl, libmq (header, libraries, man pages)
-#                 and the man pages on this host
+# make install    install mq.ko, mqctl (man page, completion, mq.service),
+#                 libmq (header, libraries, man pages, libmq.pc) on this host;
+#                 PREFIX= and DESTDIR= as usual; make uninstall undoes it
+# make dkms-install  register the module's source with DKMS instead
+# make deb        Debian packages in build/deb
 #
 # KDIR=/path/to/kernel/build overrides the detected headers.
 
@@ -26,7 +29,7 @@ KSRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
-UCFLAGS  := $(CFLAGS) $(WARN) -D_GNU_SOURCE -I$(TOP)/uapi -I$(TOP)/userspace/include
+UCFLAGS  := $(CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE -I$(TOP)/uapi -I$(TOP)/userspace/include
 NL_CFLAGS := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null)
 NL_LIBS   := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null)
 
@@ -73,12 +76,12 @@ $(LIBMQ_A): $(LIBMQ_SRC) $(LIBMQ_HDR)
 	rm -f $@ && ar rcs $@ $(B)/libmq/libmq.o
 
 $(LIBMQ_SO): $(LIBMQ_A) userspace/libmq/libmq.map
-	$(CC) -shared -Wl,-soname,libmq.so.1 -Wl,--version-script=userspace/libmq/libmq.map \
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libmq.so.1 -Wl,--version-script=userspace/libmq/libmq.map \
 		-o $@ $(B)/libmq/libmq.o
 
 $(B)/mqctl: $(MQCTL_SRC) $(MQCTL_HDR) uapi/linux/mq.h uapi/linux/mq_store.h
 	@mkdir -p $(B)
-	$(CC) $(UCFLAGS) $(NL_CFLAGS) -o $@ $(MQCTL_SRC) $(NL_LIBS)
+	$(CC) $(UCFLAGS) $(NL_CFLAGS) $(LDFLAGS) -o $@ $(MQCTL_SRC) $(NL_LIBS)
 
 $(B)/mqbench: $(BENCH_SRC) tools/mqbench/mqbench.h uapi/linux/mq.h uapi/linux/mq_store.h $(LIBMQ_A)
 	@mkdir -p $(B)
@@ -139,28 +142,121 @@ else
 	tools/vm/run.sh bench $(BENCH_ARGS)
 endif
 
-install: module $(B)/mqctl $(LIBMQ_A) $(LIBMQ_SO)
-	$(MAKE) -C $(KDIR) M=$(TOP) modules_install
-	depmod -a $(KVER)
-	install -D -m 0755 $(B)/mqctl $(DESTDIR)/usr/local/sbin/mqctl
-	install -D -m 0644 tools/mqctl/mqctl.8 $(DESTDIR)/usr/local/share/man/man8/mqctl.8
-	install -D -m 0644 uapi/linux/mq.h $(DESTDIR)/usr/local/include/linux/mq.h
-	install -D -m 0644 userspace/include/libmq.h $(DESTDIR)/usr/local/include/libmq.h
-	install -D -m 0644 $(LIBMQ_A) $(DESTDIR)/usr/local/lib/libmq.a
-	install -D -m 0755 $(LIBMQ_SO) $(DESTDIR)/usr/local/lib/libmq.so.1
-	ln -sf libmq.so.1 $(DESTDIR)/usr/local/lib/libmq.so
-	install -d $(DESTDIR)/usr/local/share/man/man3
-	install -m 0644 userspace/libmq/man/*.3 $(DESTDIR)/usr/local/share/man/man3/
-	set -e; cd $(DESTDIR)/usr/local/share/man/man3; \
-	for f in mq_ring_init:mq_ring_open mq_ring_close:mq_ring_open \
+# ---- install -------------------------------------------------------------
+# PREFIX (default /usr/local) and DESTDIR are honoured everywhere; the
+# module goes to DESTDIR/lib/modules/KVER/extra, and depmod runs only for
+# an install into / (a staged install leaves the target's depmod to its
+# package). make uninstall removes what make install wrote, with the same
+# PREFIX and DESTDIR; a configuration file someone changed is kept.
+PREFIX        ?= /usr/local
+SBINDIR       ?= $(PREFIX)/sbin
+LIBDIR        ?= $(PREFIX)/lib
+LIBEXECDIR    ?= $(PREFIX)/lib/mq
+INCLUDEDIR    ?= $(PREFIX)/include
+DATADIR       ?= $(PREFIX)/share
+MANDIR        ?= $(DATADIR)/man
+PKGCONFIGDIR  ?= $(LIBDIR)/pkgconfig
+COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+UNITDIR       ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR    ?= /etc
+DKMSDIR       ?= /usr/src/mq-$(VERSION)
+VERSION       := $(shell sed -n 's/^\#define MQCTL_VERSION[[:space:]]*"\(.*\)"/\1/p' tools/mqctl/mqctl.h)
+PKG           := tools/packaging
+SUBST         = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
+		    -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
+		    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
+# man3 pages that are links (.so) to the page documenting them.
+MAN3_LINKS    := mq_ring_init:mq_ring_open mq_ring_close:mq_ring_open \
 		 mq_ring_submit:mq_ring_reserve mq_ring_submit_wait:mq_ring_reserve \
 		 mq_ring_submit_durable:mq_ring_reserve mq_ring_tx_pending:mq_ring_reserve \
 		 mq_ring_tx_durable:mq_ring_reserve mq_ring_wait:mq_ring_peek \
-		 mq_ring_fill:mq_ring_peek mq_ring_release:mq_ring_peek; do \
-		echo ".so man3/$${f#*:}.3" > $${f%%:*}.3; done
-	-ldconfig
-	install -D -m 0644 tools/mqctl/mqctl.bash-completion \
-		$(DESTDIR)/usr/share/bash-completion/completions/mqctl
+		 mq_ring_fill:mq_ring_peek mq_ring_release:mq_ring_peek
+MAN3_PAGES    := $(notdir $(wildcard userspace/libmq/man/*.3)) $(foreach l,$(MAN3_LINKS),$(firstword $(subst :, ,$(l))).3)
+DKMS_SRC      := Kbuild kmod/Kbuild $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h)) uapi/linux/mq.h uapi/linux/mq_store.h
+# What each part installs (below DESTDIR), for uninstall.
+FILES_mqctl   := $(SBINDIR)/mqctl $(MANDIR)/man8/mqctl.8 $(COMPLETIONDIR)/mqctl \
+		 $(LIBEXECDIR)/mq-store $(UNITDIR)/mq.service
+CONF_mqctl    := $(SYSCONFDIR)/mq/mq.conf:$(PKG)/mq.conf \
+		 $(SYSCONFDIR)/modprobe.d/mq.conf:$(PKG)/modprobe-mq.conf
+FILES_lib     := $(LIBDIR)/libmq.so.1
+FILES_dev     := $(LIBDIR)/libmq.so $(LIBDIR)/libmq.a $(PKGCONFIGDIR)/libmq.pc \
+		 $(INCLUDEDIR)/libmq.h $(INCLUDEDIR)/linux/mq.h $(INCLUDEDIR)/linux/mq_store.h \
+		 $(addprefix $(MANDIR)/man3/,$(MAN3_PAGES))
+FILES_module  := /lib/modules/$(KVER)/extra/mq.ko
+
+.PHONY: uninstall install-module install-mqctl install-lib install-dev dkms-install dkms-uninstall install-dkms-src deb
+
+install: install-module install-mqctl install-lib install-dev
+	@if [ -z "$(DESTDIR)" ]; then \
+		echo "make install: done; next: modprobe mq (or systemctl enable --now mq.service, after naming a store in $(SYSCONFDIR)/mq/mq.conf)"; fi
+
+# Not modules_install: that one puts the module under extra/kmod/, tries to
+# sign it with a key Debian's headers do not have, and skips depmod for
+# want of a System.map they do not have either.
+install-module: module
+	install -D -m 0644 $(B)/mq.ko $(DESTDIR)/lib/modules/$(KVER)/extra/mq.ko
+	if [ -z "$(DESTDIR)" ]; then depmod -a $(KVER); fi
+
+install-mqctl: $(B)/mqctl
+	install -D -m 0755 $(B)/mqctl $(DESTDIR)$(SBINDIR)/mqctl
+	install -D -m 0644 tools/mqctl/mqctl.8 $(DESTDIR)$(MANDIR)/man8/mqctl.8
+	install -D -m 0644 tools/mqctl/mqctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/mqctl
+	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR)
+	$(SUBST) $(PKG)/mq-store >$(DESTDIR)$(LIBEXECDIR)/mq-store
+	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/mq-store
+	$(SUBST) $(PKG)/mq.service.in >$(DESTDIR)$(UNITDIR)/mq.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mq.service
+	@# Configuration files: an existing one is the operator's, kept.
+	@set -e; for c in $(CONF_mqctl); do dst=$(DESTDIR)$${c%%:*}; \
+		if [ -e "$$dst" ]; then echo "make install: $$dst exists: kept"; \
+		else echo "install -D -m 0644 $${c#*:} $$dst"; install -D -m 0644 $${c#*:} "$$dst"; fi; done
+	-if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+
+install-lib: $(LIBMQ_SO)
+	install -D -m 0644 $(LIBMQ_SO) $(DESTDIR)$(LIBDIR)/libmq.so.1
+	-if [ -z "$(DESTDIR)" ]; then ldconfig; fi
+
+install-dev: $(LIBMQ_A) $(LIBMQ_SO)
+	install -D -m 0644 $(LIBMQ_A) $(DESTDIR)$(LIBDIR)/libmq.a
+	ln -sf libmq.so.1 $(DESTDIR)$(LIBDIR)/libmq.so
+	install -D -m 0644 userspace/include/libmq.h $(DESTDIR)$(INCLUDEDIR)/libmq.h
+	install -D -m 0644 uapi/linux/mq.h $(DESTDIR)$(INCLUDEDIR)/linux/mq.h
+	install -D -m 0644 uapi/linux/mq_store.h $(DESTDIR)$(INCLUDEDIR)/linux/mq_store.h
+	install -d $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man3
+	$(SUBST) $(PKG)/libmq.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/libmq.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/libmq.pc
+	install -m 0644 userspace/libmq/man/*.3 $(DESTDIR)$(MANDIR)/man3/
+	set -e; for f in $(MAN3_LINKS); do \
+		echo ".so man3/$${f#*:}.3" >$(DESTDIR)$(MANDIR)/man3/$${f%%:*}.3; done
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(FILES_mqctl) $(FILES_lib) $(FILES_dev) $(FILES_module))
+	@set -e; for c in $(CONF_mqctl); do dst=$(DESTDIR)$${c%%:*}; \
+		if [ -e "$$dst" ] && ! cmp -s "$$dst" $${c#*:}; then echo "make uninstall: $$dst was changed: kept"; \
+		else rm -f "$$dst"; fi; done
+	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)/mq 2>/dev/null
+	-if [ -z "$(DESTDIR)" ]; then depmod -a $(KVER); ldconfig; \
+		[ -d /run/systemd/system ] && systemctl daemon-reload; fi
+
+# DKMS: the module's source under /usr/src/mq-VERSION with its dkms.conf;
+# dkms then builds and installs it for this kernel and every later one.
+install-dkms-src:
+	set -e; for f in $(DKMS_SRC); do install -D -m 0644 $$f $(DESTDIR)$(DKMSDIR)/$$f; done
+	$(SUBST) $(PKG)/dkms.conf.in >$(DESTDIR)$(DKMSDIR)/dkms.conf
+
+dkms-install: install-dkms-src
+	@test -z "$(DESTDIR)" || { echo "make dkms-install: DESTDIR is for packages (make deb); this registers with dkms on this host" >&2; exit 1; }
+	@command -v dkms >/dev/null || { echo "make dkms-install: dkms not found: apt-get install dkms" >&2; exit 1; }
+	dkms status -m mq -v $(VERSION) | grep -q . || dkms add -m mq -v $(VERSION)
+	dkms install -m mq -v $(VERSION) -k $(KVER)
+
+dkms-uninstall:
+	-dkms remove -m mq -v $(VERSION) --all
+	rm -rf $(DKMSDIR)
+
+# Debian packages in build/deb: mq-dkms, mqctl, libmq1, libmq-dev.
+deb:
+	$(PKG)/deb/build-deb.sh $(VERSION)
 
 checkpatch:
 	tools/vm/checkpatch.sh

@@ -1,14 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# usage: tools/vm/deps.sh [build|all|debug|bench]
+# usage: tools/vm/deps.sh [build|all|debug|bench|install]
 #
 # Checks that the Debian 12 packages needed to build (build), to build and
 # run the QEMU tests (all, the default), or for these and the debug lane
 # (debug: building a kernel from linux-source-6.1, trinity, stress-ng) or
 # the benchmark (bench: redis-server and redis-benchmark, copied into the
 # VM, and sfdisk and mke2fs for its disk image; tools/vm/run.sh bench asks
-# for them) are installed. Quiet no-op when they are. Otherwise, as root:
+# for them) or for the packages and their test (install: dpkg-dev and
+# lintian for make deb, debootstrap, mke2fs and QEMU for make
+# check-install) are installed. Quiet no-op when they are. Otherwise, as root:
 # apt-get update and install them; as another user: print what is missing
 # and the command to install it, and exit 1.
 #
@@ -28,14 +30,16 @@ run_pkgs=(linux-image-amd64 qemu-system-x86 busybox-static cpio gzip xz-utils
 	kmod iproute2 util-linux libc-bin coreutils dash dmsetup)
 debug_pkgs=(bc bison flex libelf-dev libssl-dev trinity stress-ng)
 bench_pkgs=(redis-server redis-tools fdisk e2fsprogs)
+install_pkgs=(dpkg-dev lintian file binutils debootstrap e2fsprogs qemu-system-x86)
 
 case $what in
 build) pkgs=("${build_pkgs[@]}") ;;
 all) pkgs=("${build_pkgs[@]}" "${run_pkgs[@]}") ;;
 debug) pkgs=("${build_pkgs[@]}" "${run_pkgs[@]}" "${debug_pkgs[@]}") ;;
 bench) pkgs=("${build_pkgs[@]}" "${run_pkgs[@]}" "${bench_pkgs[@]}") ;;
+install) pkgs=("${build_pkgs[@]}" "${install_pkgs[@]}") ;;
 *)
-	echo "usage: $0 [build|all|debug|bench]" >&2
+	echo "usage: $0 [build|all|debug|bench|install]" >&2
 	exit 2
 	;;
 esac
@@ -65,7 +69,7 @@ kver() {
 image_missing() {
 	local k
 	k=$(kver)
-	if [[ $what != build && -n $k && (! -e /boot/vmlinuz-$k || ! -e /lib/modules/$k/modules.dep) ]]; then
+	if [[ $what != build && $what != install && -n $k && (! -e /boot/vmlinuz-$k || ! -e /lib/modules/$k/modules.dep) ]]; then
 		printf 'linux-image-%s\n' "$k"
 	fi
 }

@@ -505,5 +505,64 @@ complete_to "attach: its key" "flush-interval" "mqctl store attach /dev/loop0 "
 complete_to "attach: intervals" "10 100 1000" "mqctl store attach /dev/loop0 flush-interval "
 complete_to "attach: nothing more" "" "mqctl store attach /dev/loop0 flush-interval 100 "
 
+# ---- mq-store: what mq.service runs, against the fake module ------------
+# s DESC RC REGEX CONF ARGS...: mq-store ARGS with CONF as /etc/mq/mq.conf
+# (none if CONF is "-") exits RC and prints a line matching REGEX; the
+# requests it sent end up in $T/log.
+printf '#!/bin/sh\nLD_PRELOAD=%s/fakemq.so FAKEMQ_LOG=%s/log exec %s "$@"\n' \
+	"$T" "$T" "$MQCTL" >"$T/mqctl-fake"
+chmod +x "$T/mqctl-fake"
+s() {
+	local desc=$1 rc=$2 re=$3 conf=$4 out got
+	shift 4
+	: >"$T/log"
+	rm -f "$T/mq.conf"
+	[ "$conf" = - ] || printf '%b' "$conf" >"$T/mq.conf"
+	out=$(MQ_CONF=$T/mq.conf MQCTL=$T/mqctl-fake MODPROBE=true \
+		sh tools/packaging/mq-store "$@" 2>&1)
+	got=$?
+	if [ "$got" = "$rc" ] && grep -qE -- "$re" <<<"$out"; then
+		result 1 "mq-store: $desc"
+	else
+		result 0 "mq-store: $desc" "exit $got (want $rc), output:
+$out"
+	fi
+}
+# sent DESC REGEX / nosent DESC REGEX: the last mq-store run sent (did not
+# send) a request matching REGEX.
+sent() {
+	grep -qE -- "$2" "$T/log" && result 1 "mq-store: $1" ||
+		result 0 "mq-store: $1" "requests: $(cat "$T/log")"
+}
+nosent() {
+	grep -qE -- "$2" "$T/log" && result 0 "mq-store: $1" "requests: $(cat "$T/log")" ||
+		result 1 "mq-store: $1"
+}
+s "no configuration: memory queues only" 0 "no store configured in .*memory queues only" - start
+nosent "no configuration: no attach" "^ATTACH"
+s "comments only: memory queues only" 0 "memory queues only" "# store=/dev/sdz\n\n   \n" start
+if [ -b /dev/loop7 ] && [ -b /dev/loop0 ]; then
+	# (The fake keeps no state between runs: the show after it finds none.)
+	s "attaches the store named" 0 "^" " store = /dev/loop7   # the disk\nflush-interval=200\n" start
+	sent "attach: the device and the flush interval" "^ATTACH path=/dev/loop7 flush_ms=200$"
+	FAKEMQ_STORE=ok s "attached already: a restart does nothing" 0 "/dev/loop7 is attached already" "store=/dev/loop7\n" start
+	nosent "attached already: no attach" "^ATTACH"
+	FAKEMQ_STORE=ok s "another store attached: refused" 1 "another store \(device 7:7\) is attached, not /dev/loop0" "store=/dev/loop0\n" start
+else
+	result 1 "mq-store: attach paths # SKIP no /dev/loop0 and /dev/loop7 block devices"
+fi
+s "unknown key: its line" 1 "mq.conf:2: unknown key \"stor\"" "# x\nstor=/dev/loop7\n" start
+nosent "unknown key: no attach" "^ATTACH"
+s "not key=value" 1 "mq.conf:1: expected key=value, got \"/dev/loop7\"" "/dev/loop7\n" start
+s "relative device" 1 "store=\"loop7\": expected an absolute device path" "store=loop7\n" start
+s "bad flush interval" 1 "flush-interval=\"1s\": expected milliseconds" "store=/dev/loop7\nflush-interval=1s\n" start
+s "device that never appears" 1 "/dev/mq-no-such: no such block device after 0s" "store=/dev/mq-no-such\ndevice-timeout=0\n" start
+nosent "missing device: no attach" "^ATTACH"
+FAKEMQ_STORE=ok s "stop detaches" 0 "store detached cleanly" - stop
+sent "stop: a detach" "^DETACH"
+s "stop without a store" 0 "no store attached" - stop
+nosent "stop without a store: no detach" "^DETACH"
+s "no command: usage" 2 "usage: .* start\|stop" -
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
