@@ -29,6 +29,7 @@
  */
 
 #include <linux/anon_inodes.h>
+#include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -111,6 +112,9 @@ static void mq_rbuf_offsets(const struct mq_rbuf *b, u64 mmap_off,
  * Ring pages are pinned for the ring's life, outside the process's own
  * memory: like io_uring's rings and AF_XDP's umems they count against the
  * owner's RLIMIT_MEMLOCK (user->locked_vm), unless it has CAP_IPC_LOCK.
+ * The ring holds the opener's cred, which pins its user_struct: a
+ * reference of the user's own would need free_uid(), which Debian 12's
+ * kernels before 6.1.0-57 do not export to modules.
  */
 static int mq_ring_account(struct mq_ring *r, unsigned long pages)
 {
@@ -119,12 +123,12 @@ static int mq_ring_account(struct mq_ring *r, unsigned long pages)
 	if (capable(CAP_IPC_LOCK))
 		return 0;
 	limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-	cur = atomic_long_read(&r->user->locked_vm);
+	cur = atomic_long_read(&r->cred->user->locked_vm);
 	do {
 		new = cur + pages;
 		if (new > limit || new < cur)
 			return -ENOMEM;
-	} while (!atomic_long_try_cmpxchg(&r->user->locked_vm, &cur, new));
+	} while (!atomic_long_try_cmpxchg(&r->cred->user->locked_vm, &cur, new));
 	r->locked = pages;
 	return 0;
 }
@@ -171,8 +175,8 @@ static void mq_ring_kref_release(struct kref *ref)
 {
 	struct mq_ring *r = container_of(ref, struct mq_ring, ref);
 
-	atomic_long_sub(r->locked, &r->user->locked_vm);
-	free_uid(r->user);
+	atomic_long_sub(r->locked, &r->cred->user->locked_vm);
+	put_cred(r->cred);
 	mq_rbuf_free(&r->tx);
 	mq_rbuf_free(&r->rx);
 	kvfree(r->txd);
@@ -225,7 +229,7 @@ static struct mq_ring *mq_ring_create(struct file *qfile, struct mq_queue *q,
 	kref_init(&r->ref);
 	mq_queue_get(q);
 	r->q = q;
-	r->user = get_uid(current_user());
+	r->cred = get_current_cred();
 	mutex_init(&r->tx_lock);
 	mutex_init(&r->rx_lock);
 	INIT_LIST_HEAD(&r->node);

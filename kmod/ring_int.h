@@ -65,7 +65,7 @@ struct mq_ring {
 	struct page *status_page;
 	struct mq_ring_status *status;
 	bool started;		/* live: counted in open_fds, RX listed */
-	struct user_struct *user;	/* charged @locked pages */
+	const struct cred *cred;	/* its user is charged @locked pages */
 	unsigned long locked;
 
 	struct mutex tx_lock;	/* the TX side: khead and all below */
