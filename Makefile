@@ -17,6 +17,7 @@
 #                 PREFIX= and DESTDIR= as usual; make uninstall undoes it
 # make dkms-install  register the module's source with DKMS instead
 # make deb        Debian packages in build/deb
+# make check-install  install those packages in a Debian 12 VM and reboot it
 #
 # KDIR=/path/to/kernel/build overrides the detected headers.
 
@@ -184,7 +185,7 @@ FILES_dev     := $(LIBDIR)/libmq.so $(LIBDIR)/libmq.a $(PKGCONFIGDIR)/libmq.pc \
 		 $(addprefix $(MANDIR)/man3/,$(MAN3_PAGES))
 FILES_module  := /lib/modules/$(KVER)/extra/mq.ko
 
-.PHONY: uninstall install-module install-mqctl install-lib install-dev dkms-install dkms-uninstall install-dkms-src deb
+.PHONY: uninstall install-module install-mqctl install-lib install-dev dkms-install dkms-uninstall install-dkms-src deb check-install
 
 install: install-module install-mqctl install-lib install-dev
 	@if [ -z "$(DESTDIR)" ]; then \
@@ -257,6 +258,12 @@ dkms-uninstall:
 # Debian packages in build/deb: mq-dkms, mqctl, libmq1, libmq-dev.
 deb:
 	$(PKG)/deb/build-deb.sh $(VERSION)
+
+# A real Debian 12 system in a VM installs the packages and survives a reboot.
+check-install:
+	@tools/vm/deps.sh install
+	@$(MAKE) --no-print-directory deb
+	tools/vm/check-install.sh
 
 checkpatch:
 	tools/vm/checkpatch.sh

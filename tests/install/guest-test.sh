@@ -1,0 +1,406 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# usage: guest-test.sh   (run by mq-install-test.service at every boot)
+#
+# The guest side of make check-install (tools/vm/check-install.sh), on the
+# Debian 12 system of tools/vm/debian-image.sh, in two phases across a
+# reboot; the boot count is kept on the root disk, in
+# /var/lib/mq-install-test.
+#
+#   boot 1  dpkg -i the four packages in /root/mq-install/debs (no
+#           network: their dependencies are in the image); DKMS built and
+#           installed mq for the running kernel; modprobe; mqctl, its man
+#           page and completion; libmq-dev: pkg-config, a program built
+#           against it (ring-hello.c) runs; a store formatted on /dev/vdb,
+#           named in /etc/mq/mq.conf, attached by systemctl enable --now
+#           mq.service; a durable (sync) queue "jobs" holding "hello";
+#           then reboot
+#   boot 2  mq.service active and the store attached with no manual step,
+#           detached cleanly at the shutdown; "jobs" is back and gives
+#           "hello"; no errors in mq.service's journal or the kernel's;
+#           then power off
+#   boot 3+ something rebooted the guest once too often: fail, power off
+#
+# Results, one line each, on /dev/ttyS1 (the host keeps it in a file):
+#   BOOT N KVER           at the start of each boot
+#   CHECK ok NAME: WHAT   a check that passed, and what it saw
+#   CHECK FAIL NAME: WHY  one that failed
+#   LOG NAME: LINE        context for a failure (log tails)
+#   INFO TEXT             something worth knowing, not a check
+#   TIME STEP SECONDS     how long a step took, in the guest
+#   REBOOT                phase 1 is over, the guest reboots
+#   DONE rc=N token=T     the last line: N checks failed in all; T is the
+#                         token from the kernel command line (mqinstall.token=)
+# The steps' own output is in the journal (journalctl -u mq-install-test)
+# and in /var/log/mq-install-test.log.
+
+set -uo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C
+export DEBIAN_FRONTEND=noninteractive
+umask 022
+
+dir=/root/mq-install
+state=/var/lib/mq-install-test
+steplog=/var/log/mq-install-test.log
+mqconf=/etc/mq/mq.conf
+store_dev=/dev/vdb
+msg=hello
+mkdir -p "$state"
+
+token=$(sed -n 's/.*mqinstall\.token=\([^ ]*\).*/\1/p' /proc/cmdline)
+kver=$(uname -r)
+
+# The results port: raw, so that the host reads exactly what was written.
+stty -F /dev/ttyS1 raw -echo 2>/dev/null
+emit() { printf '%s\n' "$*" >/dev/ttyS1; printf 'guest-test: %s\n' "$*"; }
+
+fails=$(cat "$state/fails" 2>/dev/null || echo 0)
+ok() { emit "CHECK ok $1: $2"; }
+fail() {
+	fails=$((fails + 1))
+	printf '%s\n' "$fails" >"$state/fails"
+	emit "CHECK FAIL $1: $2"
+}
+# show NAME TEXT: up to 25 lines of context for the host (LOG lines).
+show() {
+	local name=$1 line
+	shift
+	printf '%s\n' "$*" | tail -n 25 | while IFS= read -r line; do
+		emit "LOG $name: $line"
+	done
+}
+# check NAME WHAT CMD...: CMD must succeed; on failure its output is shown.
+check() {
+	local name=$1 what=$2 out
+	shift 2
+	if out=$("$@" 2>&1); then
+		ok "$name" "$what"
+	else
+		fail "$name" "$what: failed: $*"
+		show "$name" "$out"
+	fi
+}
+# run CMD...: output into the step log (and the journal), status kept.
+run() {
+	printf '+ %s\n' "$*" >>"$steplog"
+	"$@" 2>&1 | tee -a "$steplog"
+	return "${PIPESTATUS[0]}"
+}
+now() { cut -d' ' -f1 /proc/uptime; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }'; }
+
+finish() {
+	emit "DONE rc=$fails token=$token"
+	sync
+	systemctl --no-block poweroff
+	exit 0
+}
+
+# mqctl store show's first line, or its error.
+store_line() { timeout 30 mqctl store show 2>&1 | head -n 1; }
+
+boot=$(($(cat "$state/boot" 2>/dev/null || echo 0) + 1))
+printf '%s\n' "$boot" >"$state/boot"
+sync
+emit "BOOT $boot $kver"
+
+# ---- boot 1: install, configure, write, reboot -----------------------------
+phase1() {
+	local t p pkg st vers out line version
+
+	# The packages, as check-install.sh put them there.
+	mapfile -t debs < <(find "$dir/debs" -maxdepth 1 -name '*.deb' | sort)
+	if ((${#debs[@]} != 4)); then
+		fail debs "expected 4 .debs in $dir/debs, found ${#debs[@]}"
+		finish
+	fi
+	version=$(dpkg-deb -f "${debs[0]}" Version)
+	emit "INFO packages: $(printf '%s ' "${debs[@]##*/}")"
+
+	t=$(now)
+	if out=$(run timeout 3000 dpkg -i "${debs[@]}"); then
+		ok dpkg-install "dpkg -i of the four packages succeeded ($(elapsed "$t") s)"
+	else
+		fail dpkg-install "dpkg -i failed"
+		show dpkg-install "$out"
+	fi
+	emit "TIME dpkg-i $(elapsed "$t")"
+	for pkg in mq-dkms mqctl libmq1 libmq-dev; do
+		st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null)
+		vers=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null)
+		if [[ $st == "ii " ]]; then
+			ok "installed-$pkg" "$pkg $vers: ii"
+		else
+			fail "installed-$pkg" "$pkg: dpkg status '${st:-not installed}'"
+		fi
+	done
+	if ! command -v mqctl >/dev/null; then
+		fail mqctl-path "no mqctl on PATH: nothing more to test"
+		finish
+	fi
+
+	# DKMS: built and installed for the running kernel.
+	out=$(dkms status -m mq 2>/dev/null)
+	if grep -Eq "^mq/$version, $kver, [^:]*: installed" <<<"$out"; then
+		ok dkms-status "$(grep -E "^mq/$version, $kver" <<<"$out" | head -n 1)"
+	else
+		fail dkms-status "no 'mq/$version, $kver, ...: installed' in dkms status: '${out:-nothing}'"
+		line=/var/lib/dkms/mq/$version/build/make.log
+		[[ -r $line ]] && show dkms-status "$(cat "$line")"
+	fi
+	out=$(modinfo -F filename mq 2>&1)
+	if [[ $out == /lib/modules/$kver/updates/dkms/mq.ko* || $out == /usr/lib/modules/$kver/updates/dkms/mq.ko* ]]; then
+		ok modinfo "modinfo mq: $out"
+	else
+		fail modinfo "modinfo mq: expected /lib/modules/$kver/updates/dkms/mq.ko, got '$out'"
+	fi
+	emit "INFO mq.service after dpkg -i: $(systemctl is-active mq.service 2>&1), $(systemctl is-enabled mq.service 2>&1)"
+	was_active=$(systemctl is-active mq.service 2>/dev/null)
+
+	if out=$(modprobe mq 2>&1) && [[ -d /sys/module/mq ]]; then
+		ok modprobe "modprobe mq: /sys/module/mq present (srcversion $(cat /sys/module/mq/srcversion 2>/dev/null))"
+	else
+		fail modprobe "modprobe mq failed or no /sys/module/mq: $out"
+		show modprobe "$(dmesg | grep -E '(^|[] ])mq' | tail -n 20)"
+		finish
+	fi
+
+	# mqctl and its documentation.
+	check mqctl-version "$(mqctl --version 2>&1 | head -n 1)" mqctl --version
+	out=$(man -w mqctl 2>&1)
+	if [[ $out == /usr/share/man/man8/mqctl.8* ]]; then
+		ok man-mqctl "man -w mqctl: $out"
+	else
+		fail man-mqctl "man -w mqctl: '$out'"
+	fi
+	if out=$(MANWIDTH=80 man -P cat 8 mqctl 2>&1) && grep -q 'mq.service' <<<"$out"; then
+		ok man-render "man 8 mqctl renders ($(wc -l <<<"$out") lines)"
+	else
+		fail man-render "man 8 mqctl does not render"
+		show man-render "$out"
+	fi
+	out=$(man -w 3 mq_ring_open 2>&1)
+	if [[ $out == /usr/share/man/man3/mq_ring_open.3* ]]; then
+		ok man-libmq "man -w 3 mq_ring_open: $out"
+	else
+		fail man-libmq "man -w 3 mq_ring_open: '$out'"
+	fi
+	p=/usr/share/bash-completion/completions/mqctl
+	if [[ -f $p ]]; then
+		ok completion-file "$p exists"
+	else
+		fail completion-file "$p missing"
+	fi
+	out=$(bash -c '. /usr/share/bash-completion/bash_completion; _completion_loader mqctl 2>/dev/null; complete -p mqctl' 2>&1)
+	if [[ $out == complete* ]]; then
+		ok completion-loads "bash-completion loads it: $out"
+	else
+		fail completion-loads "bash-completion does not load a completion for mqctl: '$out'"
+	fi
+
+	# libmq-dev: pkg-config and a program built against it.
+	if out=$(pkg-config --cflags --libs libmq 2>&1); then
+		ok pkg-config "pkg-config --cflags --libs libmq: '$out' (version $(pkg-config --modversion libmq))"
+	else
+		fail pkg-config "pkg-config --cflags --libs libmq: $out"
+	fi
+	# shellcheck disable=SC2046 # pkg-config's words
+	if out=$(gcc -Wall -Wextra -Werror -o /tmp/ring-hello "$dir/ring-hello.c" $(pkg-config --cflags --libs libmq) 2>&1); then
+		ok build-example "gcc ring-hello.c \$(pkg-config --cflags --libs libmq)"
+	else
+		fail build-example "ring-hello.c does not build against libmq-dev"
+		show build-example "$out"
+	fi
+	out=$(ldd /tmp/ring-hello 2>&1 | grep libmq)
+	if [[ $out == *"libmq.so.1 => /usr/lib/"* ]]; then
+		ok ldd-libmq "ldd: $(tr -s ' \t' ' ' <<<"$out")"
+	else
+		fail ldd-libmq "ring-hello does not link the packaged libmq.so.1: '$out'"
+	fi
+	# shellcheck disable=SC2046
+	if out=$(gcc -Wall -Werror -static -o /tmp/ring-hello-static "$dir/ring-hello.c" $(pkg-config --static --cflags --libs libmq) 2>&1); then
+		ok build-static "gcc -static against libmq.a"
+	else
+		fail build-static "ring-hello.c does not link statically against libmq.a"
+		show build-static "$out"
+	fi
+	if mqctl queue add ringtest >/dev/null 2>&1 &&
+		out=$(timeout 30 /tmp/ring-hello /dev/mq/ringtest "ring hello" 2>&1) && [[ $out == "ring hello" ]]; then
+		ok run-example "ring-hello sent through a TX ring and read back: '$out'"
+	else
+		fail run-example "ring-hello on a memory queue: '$out'"
+	fi
+	mqctl queue del ringtest >/dev/null 2>&1
+
+	# The store on the second disk, named in mq.conf, attached by mq.service.
+	out=$(cat /sys/block/vdb/serial 2>/dev/null)
+	if [[ $out == mq-store ]]; then
+		ok store-disk "$store_dev is the host's store disk (serial $out)"
+	else
+		fail store-disk "$store_dev serial '$out', expected mq-store"
+	fi
+	if [[ -f $mqconf ]]; then
+		ok mq-conf-shipped "$mqconf shipped by mqctl ($(grep -c . "$mqconf") lines)"
+	else
+		fail mq-conf-shipped "$mqconf not shipped"
+	fi
+	# Blank: no force needed; force is the fallback and then a failure.
+	if out=$(run timeout 120 mqctl store format "$store_dev" 2>&1); then
+		ok store-format "mqctl store format $store_dev (blank, without force)"
+	else
+		fail store-format "mqctl store format $store_dev: $out"
+		run timeout 120 mqctl store format "$store_dev" force
+	fi
+	printf 'store=%s\n' "$store_dev" >>"$mqconf"
+	t=$(now)
+	if out=$(run timeout 300 systemctl enable --now mq.service 2>&1); then
+		ok enable-now "systemctl enable --now mq.service ($(elapsed "$t") s)"
+	else
+		fail enable-now "systemctl enable --now mq.service failed: $out"
+		show enable-now "$(journalctl -b -u mq.service --no-pager -q | tail -n 20)"
+	fi
+	check enabled "mq.service is enabled" test "$(systemctl is-enabled mq.service)" = enabled
+	line=$(store_line)
+	if [[ $line == "$store_dev: state ok"* ]]; then
+		ok store-attached "enable --now attached it: $line"
+	elif [[ $was_active == active ]]; then
+		fail store-attached "mq.service was already active (started by mqctl's postinst with no store named), so enable --now did not start it again: '$line'; restarting it to go on"
+		run systemctl restart mq.service
+		line=$(store_line)
+		if [[ $line == "$store_dev: state ok"* ]]; then
+			ok store-attached-restart "systemctl restart mq.service attached it: $line"
+		else
+			fail store-attached-restart "not attached after a restart either: '$line'"
+			show store-attached-restart "$(journalctl -b -u mq.service --no-pager -q | tail -n 20)"
+		fi
+	else
+		fail store-attached "mqctl store show: '$line'"
+		show store-attached "$(journalctl -b -u mq.service --no-pager -q | tail -n 20)"
+	fi
+
+	# A durable queue with one message, for after the reboot.
+	check queue-add "mqctl queue add jobs durability sync" timeout 60 mqctl queue add jobs durability sync
+	# shellcheck disable=SC2016 # $1 is the inner shell's
+	if out=$(timeout 60 sh -c 'printf %s "$1" >/dev/mq/jobs' sh "$msg" 2>&1); then
+		ok write "wrote '$msg' to /dev/mq/jobs"
+	else
+		fail write "printf $msg >/dev/mq/jobs: $out"
+	fi
+	out=$(timeout 30 mqctl queue show jobs 2>&1)
+	if grep -q 'durability sync' <<<"$out" && grep -q 'depth 1 msgs' <<<"$out"; then
+		ok queue-before "$(tr -s ' \n' ' ' <<<"$out" | cut -c1-200)"
+	else
+		fail queue-before "mqctl queue show jobs: $(tr -s ' \n' ' ' <<<"$out" | cut -c1-300)"
+	fi
+	emit "INFO store before the reboot: $(timeout 30 mqctl store show 2>&1 | tr -s ' \n' ' ')"
+
+	emit "TIME phase1 $(elapsed "$phase_t0")"
+	emit REBOOT
+	sync
+	# mq.service's stop (mq-store stop) detaches the store on the way down.
+	systemctl --no-block reboot
+	exit 0
+}
+
+# ---- boot 2: everything came back on its own ---------------------------------
+phase2() {
+	local out line n
+
+	out=$(systemctl is-active mq.service 2>&1)
+	if [[ $out == active ]]; then
+		ok service-active "mq.service active at boot"
+	else
+		fail service-active "mq.service is '$out' at boot"
+		show service-active "$(journalctl -b -u mq.service --no-pager -q | tail -n 20)"
+	fi
+	if [[ -d /sys/module/mq ]]; then
+		ok module-loaded "mq loaded at boot (srcversion $(cat /sys/module/mq/srcversion 2>/dev/null), dkms $(modinfo -F srcversion mq 2>/dev/null))"
+	else
+		fail module-loaded "mq not loaded at boot"
+	fi
+	line=$(store_line)
+	if [[ $line == "$store_dev: state ok"* ]]; then
+		ok store-reattached "$line"
+	else
+		fail store-reattached "mqctl store show: '$line'"
+	fi
+	out=$(timeout 30 mqctl store show 2>&1)
+	emit "INFO store after the reboot: $(tr -s ' \n' ' ' <<<"$out")"
+	if grep -q 'clean-detach yes' <<<"$out"; then
+		ok clean-detach "the shutdown detached the store cleanly: $(grep -o 'clean-detach [a-z]*.*' <<<"$out")"
+	else
+		fail clean-detach "store show: $(grep -o 'clean-detach.*' <<<"$out" || echo "no clean-detach field")"
+	fi
+	out=$(journalctl -b -1 -u mq.service --no-pager -q 2>&1)
+	if grep -q 'store detached cleanly' <<<"$out"; then
+		ok journal-shutdown "previous boot's journal: '$(grep 'store detached cleanly' <<<"$out" | tail -n 1 | cut -c1-160)'"
+	else
+		fail journal-shutdown "no 'store detached cleanly' in the previous boot's mq.service journal"
+		show journal-shutdown "$out"
+	fi
+
+	out=$(timeout 30 mqctl queue show jobs 2>&1)
+	if grep -q 'durability sync' <<<"$out" && grep -q 'depth 1 msgs' <<<"$out"; then
+		ok queue-back "$(tr -s ' \n' ' ' <<<"$out" | cut -c1-200)"
+	else
+		fail queue-back "mqctl queue show jobs: $(tr -s ' \n' ' ' <<<"$out" | cut -c1-300)"
+	fi
+	# One read(2), non-blocking: one message, or EAGAIN.
+	out=$(timeout 30 dd if=/dev/mq/jobs bs=65536 count=1 iflag=nonblock status=none 2>&1)
+	if [[ $out == "$msg" ]]; then
+		ok read-back "read /dev/mq/jobs: '$out'"
+	else
+		fail read-back "read /dev/mq/jobs: '$out', expected '$msg'"
+	fi
+	out=$(timeout 30 dd if=/dev/mq/jobs bs=65536 count=1 iflag=nonblock status=none 2>&1)
+	if [[ $out == *"Resource temporarily unavailable"* ]]; then
+		ok read-empty "a second read: EAGAIN (the queue is empty)"
+	else
+		fail read-empty "a second non-blocking read: '$out', expected EAGAIN"
+	fi
+
+	out=$(journalctl -b -u mq.service -p warning --no-pager -q 2>&1)
+	if [[ -z $out ]]; then
+		n=$(journalctl -b -u mq.service --no-pager -q | wc -l)
+		ok journal-clean "no warnings or errors from mq.service in this boot ($n lines)"
+	else
+		fail journal-clean "mq.service logged warnings or errors"
+		show journal-clean "$out"
+	fi
+	out=$(journalctl -b -1 -u mq.service -p warning --no-pager -q 2>&1)
+	if [[ -z $out ]]; then
+		ok journal-clean-boot1 "no warnings or errors from mq.service in boot 1"
+	else
+		fail journal-clean-boot1 "mq.service logged warnings or errors in boot 1"
+		show journal-clean-boot1 "$out"
+	fi
+	out=$( {
+		journalctl -k -b -1 --no-pager -q
+		journalctl -k -b 0 --no-pager -q
+	} 2>/dev/null | grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection|mq: .*(error|fail)' |
+		grep -v 'module verification failed' || true)
+	if [[ -z $out ]]; then
+		ok kernel-clean "no kernel warnings in either boot's kernel log"
+	else
+		fail kernel-clean "the kernel logged problems"
+		show kernel-clean "$out"
+	fi
+	out=$(journalctl -k -b 0 --no-pager -q 2>/dev/null | grep -E '(^| )mq: ' | head -n 5)
+	[[ -z $out ]] || emit "INFO the kernel about mq: $(tr '\n' '|' <<<"$out")"
+	out=$(journalctl -b -p err --no-pager -q 2>&1 | tail -n 5)
+	[[ -z $out ]] || emit "INFO other errors in this boot's journal: $(tr '\n' '|' <<<"$out")"
+	emit "TIME phase2 $(elapsed "$phase_t0")"
+	finish
+}
+
+phase_t0=$(now)
+emit "INFO uptime at start: $phase_t0 s; systemd: $(systemctl is-system-running 2>&1)"
+case $boot in
+1) phase1 ;;
+2) phase2 ;;
+*)
+	fail boot-count "boot $boot: the guest rebooted more than once"
+	finish
+	;;
+esac
