@@ -204,8 +204,10 @@ mapfile -t kvers < <(find "$root/boot" -maxdepth 1 -name 'vmlinuz-*' -printf '%f
 kver=${kvers[0]}
 [[ -r $root/boot/initrd.img-$kver ]] || die "no initrd.img-$kver in $root/boot"
 [[ -d $root/usr/src/linux-headers-$kver ]] || die "no linux-headers-$kver: DKMS could not build for the image's kernel"
-initrd_files=$(lsinitramfs "$root/boot/initrd.img-$kver" 2>/dev/null) ||
-	die "lsinitramfs initrd.img-$kver failed"
+# The image's own lsinitramfs: the host need not have initramfs-tools.
+initrd_files=$(chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+	LC_ALL=C lsinitramfs "/boot/initrd.img-$kver" 2>>"$buildlog") ||
+	die "lsinitramfs initrd.img-$kver (in the image) failed: see $buildlog"
 for m in virtio_pci virtio_blk ext4; do
 	grep -q "/$m\.ko" <<<"$initrd_files" ||
 		die "initrd.img-$kver has no $m.ko: the guest could not mount its root"
