@@ -23,7 +23,12 @@
 
 TOP      := $(CURDIR)
 B        := $(TOP)/build
-KVER     ?= $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sed 's|.*/linux-headers-||' | sort -V | tail -n 1)
+# The running kernel when its headers are here (make install, dkms-install
+# on a Debian 12 host), else the newest installed -amd64 headers. Exported:
+# the VM harness boots the kernel the module was built for.
+KVER     ?= $(shell r=$$(uname -r); if [ -d /usr/src/linux-headers-$$r ]; then echo $$r; \
+	else ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sed 's|.*/linux-headers-||' | sort -V | tail -n 1; fi)
+export KVER
 KDIR     ?= /usr/src/linux-headers-$(KVER)
 KSRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
 
@@ -231,6 +236,7 @@ install-dev: $(LIBMQ_A) $(LIBMQ_SO)
 		echo ".so man3/$${f#*:}.3" >$(DESTDIR)$(MANDIR)/man3/$${f%%:*}.3; done
 
 uninstall:
+	-if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl disable --now mq.service; fi
 	rm -f $(addprefix $(DESTDIR),$(FILES_mqctl) $(FILES_lib) $(FILES_dev) $(FILES_module))
 	@set -e; for c in $(CONF_mqctl); do dst=$(DESTDIR)$${c%%:*}; \
 		if [ -e "$$dst" ] && ! cmp -s "$$dst" $${c#*:}; then echo "make uninstall: $$dst was changed: kept"; \
@@ -248,7 +254,8 @@ install-dkms-src:
 dkms-install: install-dkms-src
 	@test -z "$(DESTDIR)" || { echo "make dkms-install: DESTDIR is for packages (make deb); this registers with dkms on this host" >&2; exit 1; }
 	@command -v dkms >/dev/null || { echo "make dkms-install: dkms not found: apt-get install dkms" >&2; exit 1; }
-	dkms status -m mq -v $(VERSION) | grep -q . || dkms add -m mq -v $(VERSION)
+	-dkms status -m mq -v $(VERSION) | grep -q . && dkms remove -m mq -v $(VERSION) --all
+	dkms add -m mq -v $(VERSION)
 	dkms install -m mq -v $(VERSION) -k $(KVER)
 
 dkms-uninstall:

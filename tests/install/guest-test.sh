@@ -8,7 +8,7 @@
 # reboot; the boot count is kept on the root disk, in
 # /var/lib/mq-install-test.
 #
-#   boot 1  dpkg -i the four packages in /root/mq-install/debs (no
+#   boot 1  apt-get install the four packages in /root/mq-install/debs (no
 #           network: their dependencies are in the image); DKMS built and
 #           installed mq for the running kernel; modprobe; mqctl, its man
 #           page and completion; libmq-dev: pkg-config, a program built
@@ -19,7 +19,9 @@
 #   boot 2  mq.service active and the store attached with no manual step,
 #           detached cleanly at the shutdown; "jobs" is back and gives
 #           "hello"; no errors in mq.service's journal or the kernel's;
-#           then power off
+#           the packages reinstalled over themselves (DKMS rebuilds, the
+#           store stays attached), then purged (the store detached,
+#           nothing left behind); then power off
 #   boot 3+ something rebooted the guest once too often: fail, power off
 #
 # Results, one line each, on /dev/ttyS1 (the host keeps it in a file):
@@ -44,7 +46,11 @@ dir=/root/mq-install
 state=/var/lib/mq-install-test
 steplog=/var/log/mq-install-test.log
 mqconf=/etc/mq/mq.conf
-store_dev=/dev/vdb
+# As the README advises: a stable name, by udev, for the disk with serial
+# mq-store (check-install.sh's second disk).
+store_dev=/dev/disk/by-id/virtio-mq-store
+# mqctl store attach names it by its real path.
+store_real() { realpath -e "$store_dev" 2>/dev/null || echo "$store_dev"; }
 msg=hello
 mkdir -p "$state"
 
@@ -119,13 +125,15 @@ phase1() {
 	emit "INFO packages: $(printf '%s ' "${debs[@]##*/}")"
 
 	t=$(now)
-	if out=$(run timeout 3000 dpkg -i "${debs[@]}"); then
-		ok dpkg-install "dpkg -i of the four packages succeeded ($(elapsed "$t") s)"
+	# As the README: apt resolves what they depend on (here, from what the
+	# image holds: there is no network).
+	if out=$(run timeout 3000 apt-get install -y "${debs[@]}"); then
+		ok apt-install "apt-get install of the four packages succeeded ($(elapsed "$t") s)"
 	else
-		fail dpkg-install "dpkg -i failed"
-		show dpkg-install "$out"
+		fail apt-install "apt-get install ./*.deb failed"
+		show apt-install "$out"
 	fi
-	emit "TIME dpkg-i $(elapsed "$t")"
+	emit "TIME apt-install $(elapsed "$t")"
 	for pkg in mq-dkms mqctl libmq1 libmq-dev; do
 		st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null)
 		vers=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null)
@@ -155,7 +163,7 @@ phase1() {
 	else
 		fail modinfo "modinfo mq: expected /lib/modules/$kver/updates/dkms/mq.ko, got '$out'"
 	fi
-	emit "INFO mq.service after dpkg -i: $(systemctl is-active mq.service 2>&1), $(systemctl is-enabled mq.service 2>&1)"
+	emit "INFO mq.service after the install: $(systemctl is-active mq.service 2>&1), $(systemctl is-enabled mq.service 2>&1)"
 	was_active=$(systemctl is-active mq.service 2>/dev/null)
 
 	if out=$(modprobe mq 2>&1) && [[ -d /sys/module/mq ]]; then
@@ -238,11 +246,12 @@ phase1() {
 	mqctl queue del ringtest >/dev/null 2>&1
 
 	# The store on the second disk, named in mq.conf, attached by mq.service.
-	out=$(cat /sys/block/vdb/serial 2>/dev/null)
-	if [[ $out == mq-store ]]; then
-		ok store-disk "$store_dev is the host's store disk (serial $out)"
+	p=$(realpath -e "$store_dev" 2>/dev/null)
+	out=$(cat "/sys/class/block/${p##*/}/serial" 2>/dev/null)
+	if [[ -b $p && $out == mq-store ]]; then
+		ok store-disk "$store_dev is $p, the host's store disk (serial $out)"
 	else
-		fail store-disk "$store_dev serial '$out', expected mq-store"
+		fail store-disk "$store_dev -> '${p:-nothing}' serial '$out', expected a disk with serial mq-store"
 	fi
 	if [[ -f $mqconf ]]; then
 		ok mq-conf-shipped "$mqconf shipped by mqctl ($(grep -c . "$mqconf") lines)"
@@ -262,7 +271,7 @@ phase1() {
 	if [[ $was_active == active ]]; then
 		ok started-by-postinst "mqctl's postinst started mq.service"
 	else
-		fail started-by-postinst "mq.service after dpkg -i: '$was_active'"
+		fail started-by-postinst "mq.service after the install: '$was_active'"
 	fi
 	line=$(journalctl -b -u mq.service --no-pager -q -o cat | grep -m 1 'memory queues only')
 	if [[ -n $line ]]; then
@@ -280,7 +289,7 @@ phase1() {
 		show restart "$(journalctl -b -u mq.service --no-pager -q | tail -n 20)"
 	fi
 	line=$(store_line)
-	if [[ $line == "$store_dev: state ok"* ]]; then
+	if [[ $line == "$(store_real): state ok"* ]]; then
 		ok store-attached "the restart attached it: $line"
 	else
 		fail store-attached "mqctl store show: '$line'"
@@ -313,7 +322,10 @@ phase1() {
 
 # ---- boot 2: everything came back on its own ---------------------------------
 phase2() {
-	local out line n
+	local out line n t p st version debs left
+
+	mapfile -t debs < <(find "$dir/debs" -maxdepth 1 -name '*.deb' | sort)
+	version=$(dpkg-deb -f "${debs[0]}" Version)
 
 	out=$(systemctl is-active mq.service 2>&1)
 	if [[ $out == active ]]; then
@@ -328,7 +340,7 @@ phase2() {
 		fail module-loaded "mq not loaded at boot"
 	fi
 	line=$(store_line)
-	if [[ $line == "$store_dev: state ok"* ]]; then
+	if [[ $line == "$(store_real): state ok"* ]]; then
 		ok store-reattached "$line"
 	else
 		fail store-reattached "mqctl store show: '$line'"
@@ -383,6 +395,63 @@ phase2() {
 		fail journal-clean-boot1 "mq.service logged warnings or errors in boot 1"
 		show journal-clean-boot1 "$out"
 	fi
+	# Upgrade in place (the same packages again): DKMS rebuilds the
+	# module, the service and its store stay as they are.
+	t=$(now)
+	if out=$(run timeout 3000 apt-get install -y --reinstall "${debs[@]}"); then
+		ok reinstall "apt-get install --reinstall of the four packages ($(elapsed "$t") s)"
+	else
+		fail reinstall "apt-get install --reinstall failed"
+		show reinstall "$out"
+	fi
+	emit "TIME reinstall $(elapsed "$t")"
+	out=$(dkms status -m mq 2>/dev/null)
+	if grep -Eq "^mq/$version, $kver, [^:]*: installed" <<<"$out" && [[ $(grep -c . <<<"$out") == 1 ]]; then
+		ok reinstall-dkms "$out"
+	else
+		fail reinstall-dkms "dkms status after the reinstall: '${out:-nothing}'"
+	fi
+	line=$(store_line)
+	if [[ $(systemctl is-active mq.service) == active && $line == "$(store_real): state ok"* ]]; then
+		ok reinstall-store "mq.service active, store still attached: $line"
+	else
+		fail reinstall-store "after the reinstall: mq.service $(systemctl is-active mq.service), store: '$line'"
+	fi
+
+	# Purge: the store is detached first, and nothing is left behind.
+	t=$(now)
+	if out=$(run timeout 600 apt-get purge -y mqctl mq-dkms libmq-dev libmq1); then
+		ok purge "apt-get purge of the four packages ($(elapsed "$t") s)"
+	else
+		fail purge "apt-get purge failed"
+		show purge "$out"
+	fi
+	out=$(journalctl -b -u mq.service --no-pager -q -o cat 2>&1 | grep 'store detached cleanly' | tail -n 1)
+	if [[ -n $out ]]; then
+		ok purge-detach "the removal stopped mq.service: '$out'"
+	else
+		fail purge-detach "no 'store detached cleanly' in this boot's mq.service journal"
+	fi
+	left=()
+	for p in /var/lib/dkms/mq /usr/src/mq-"$version" /etc/mq /etc/modprobe.d/mq.conf \
+		/usr/sbin/mqctl /usr/share/man/man8/mqctl.8.gz /usr/include/linux/mq.h \
+		/etc/systemd/system/multi-user.target.wants/mq.service; do
+		[[ -e $p || -L $p ]] && left+=("$p")
+	done
+	mapfile -t -O "${#left[@]}" left < <(find /lib/modules/"$kver" /usr/lib/x86_64-linux-gnu \
+		\( -name 'mq.ko*' -o -name 'libmq.*' \) 2>/dev/null)
+	if ((${#left[@]} == 0)); then
+		ok purge-clean "nothing of mq left: no DKMS tree, source, module, /etc/mq, unit link or library"
+	else
+		fail purge-clean "left after the purge: ${left[*]}"
+	fi
+	st=$(dpkg-query -W -f='${db:Status-Abbrev} ' mqctl mq-dkms libmq1 libmq-dev 2>/dev/null)
+	if [[ -z ${st// /} || $st != *i* ]]; then
+		ok purge-status "dpkg knows none of them any more ('${st:-}')"
+	else
+		fail purge-status "dpkg status after the purge: '$st'"
+	fi
+
 	out=$( {
 		journalctl -k -b -1 --no-pager -q
 		journalctl -k -b 0 --no-pager -q

@@ -167,16 +167,8 @@ t_boot=$SECONDS
 "${qemu[@]}" </dev/null >"$work/qemu.out" 2>&1 &
 qemu_pid=$!
 
-# Follow the results port; note when each marker first shows.
-declare -A seen=()
-timed_out=
-panicked=
-shown=0
-while kill -0 "$qemu_pid" 2>/dev/null; do
-	if ((SECONDS - t_boot >= timeout)); then
-		timed_out=1
-		break
-	fi
+# scan: note the markers that arrived since the last scan.
+scan() {
 	mapfile -t lines < <(tr -d '\r' <"$results")
 	for ((i = shown; i < ${#lines[@]}; i++)); do
 		l=${lines[i]}
@@ -200,12 +192,25 @@ while kill -0 "$qemu_pid" 2>/dev/null; do
 		esac
 	done
 	shown=${#lines[@]}
+}
+# Follow the results port; note when each marker first shows.
+declare -A seen=()
+timed_out=
+panicked=
+shown=0
+while kill -0 "$qemu_pid" 2>/dev/null; do
+	if ((SECONDS - t_boot >= timeout)); then
+		timed_out=1
+		break
+	fi
+	scan
 	if grep -q 'Kernel panic - not syncing' "$console" 2>/dev/null; then
 		panicked=1
 		break
 	fi
 	sleep 2
 done
+scan # what came in after the last scan, before QEMU ended
 qemu_rc=0
 if [[ -n $timed_out || -n $panicked ]]; then
 	if [[ -n $timed_out ]]; then
@@ -307,7 +312,7 @@ guest_time() { tr -d '\r' <"$results" | sed -n "s/^TIME $1 \([0-9]*\)$/\1 s/p" |
 echo
 echo "times: image ${took[image]} s, packages ${took[deb]} s, disks ${took[disks]} s," \
 	"boot 1 $(phase "$t_boot" "${seen[boot1]:-}")," \
-	"phase 1 $(phase "${seen[boot1]:-}" "${seen[reboot]:-${seen[done]:-}}") (dpkg -i $(guest_time dpkg-i || true))," \
+	"phase 1 $(phase "${seen[boot1]:-}" "${seen[reboot]:-${seen[done]:-}}") (apt-get install $(guest_time apt-install || true))," \
 	"reboot and boot 2 $(phase "${seen[reboot]:-}" "${seen[boot2]:-}")," \
 	"phase 2 $(phase "${seen[boot2]:-}" "${seen[done]:-}")," \
 	"power off $(phase "${seen[done]:-}" "$t_end")," \
