@@ -23,12 +23,9 @@
 
 TOP      := $(CURDIR)
 B        := $(TOP)/build
-# The running kernel when its headers are here (make install, dkms-install
-# on a Debian 12 host), else the newest installed -amd64 headers. Exported:
-# the VM harness boots the kernel the module was built for.
-KVER     ?= $(shell r=$$(uname -r); if [ -d /usr/src/linux-headers-$$r ]; then echo $$r; \
-	else ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sed 's|.*/linux-headers-||' | sort -V | tail -n 1; fi)
-export KVER
+# tools/vm/kver.sh: the running kernel if its headers are here, else the
+# newest -amd64 headers; the VM harness uses the same rule.
+KVER     ?= $(shell $(TOP)/tools/vm/kver.sh)
 KDIR     ?= /usr/src/linux-headers-$(KVER)
 KSRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
 
@@ -236,7 +233,10 @@ install-dev: $(LIBMQ_A) $(LIBMQ_SO)
 		echo ".so man3/$${f#*:}.3" >$(DESTDIR)$(MANDIR)/man3/$${f%%:*}.3; done
 
 uninstall:
-	-if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl disable --now mq.service; fi
+	@# Only the unit this installed, not a package's.
+	-if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ] && \
+		[ "$$(systemctl show -P FragmentPath mq.service)" = "$(UNITDIR)/mq.service" ]; then \
+		systemctl disable --now mq.service; fi
 	rm -f $(addprefix $(DESTDIR),$(FILES_mqctl) $(FILES_lib) $(FILES_dev) $(FILES_module))
 	@set -e; for c in $(CONF_mqctl); do dst=$(DESTDIR)$${c%%:*}; \
 		if [ -e "$$dst" ] && ! cmp -s "$$dst" $${c#*:}; then echo "make uninstall: $$dst was changed: kept"; \
@@ -254,9 +254,11 @@ install-dkms-src:
 dkms-install: install-dkms-src
 	@test -z "$(DESTDIR)" || { echo "make dkms-install: DESTDIR is for packages (make deb); this registers with dkms on this host" >&2; exit 1; }
 	@command -v dkms >/dev/null || { echo "make dkms-install: dkms not found: apt-get install dkms" >&2; exit 1; }
-	-dkms status -m mq -v $(VERSION) | grep -q . && dkms remove -m mq -v $(VERSION) --all
+	if dkms status -m mq -v $(VERSION) | grep -q .; then dkms remove -m mq -v $(VERSION) --all; fi
 	dkms add -m mq -v $(VERSION)
-	dkms install -m mq -v $(VERSION) -k $(KVER)
+	@# Every kernel with headers, as the package does (77: not a 6.1 kernel).
+	set -e; for k in $$(ls /lib/modules); do [ -e /lib/modules/$$k/build ] || continue; \
+		dkms install -m mq -v $(VERSION) -k $$k || [ $$? -eq 77 ]; done
 
 dkms-uninstall:
 	-dkms remove -m mq -v $(VERSION) --all
@@ -270,7 +272,7 @@ deb:
 check-install:
 	@tools/vm/deps.sh install
 	@$(MAKE) --no-print-directory deb
-	tools/vm/check-install.sh
+	MQ_DEB_DIR=$(B)/deb tools/vm/check-install.sh
 
 checkpatch:
 	tools/vm/checkpatch.sh

@@ -15,7 +15,8 @@
 #      guest runs tests/install/guest-test.sh from mq-install-test.service:
 #      boot 1 installs the packages (DKMS builds the module), formats the
 #      store, has mq.service attach it, writes a durable message, reboots;
-#      boot 2 checks it all came back by itself, then powers off
+#      boot 2 checks it all came back by itself, reinstalls the packages
+#      over themselves and purges them, then powers off
 #   5. the results (the guest's second serial port) as a summary: each
 #      check ok or FAIL with what it saw, and how long each phase took
 # Exit status 0 only if every check passed, the guest reported it finished

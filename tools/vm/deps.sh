@@ -14,8 +14,8 @@
 # apt-get update and install them; as another user: print what is missing
 # and the command to install it, and exit 1.
 #
-# The VM boots the kernel whose headers the module is built against: the
-# newest /usr/src/linux-headers-*-amd64 (as in the Makefile), so for `all`
+# The VM boots the kernel whose headers the module is built against
+# (tools/vm/kver.sh, as in the Makefile), so for `all`
 # the matching linux-image-KVER must be installed too (the metapackages
 # linux-headers-amd64 and linux-image-amd64 can point at different versions
 # on a machine that was not upgraded).
@@ -59,11 +59,8 @@ missing() {
 	done | sort -u
 }
 
-# kver: the kernel version of the newest installed amd64 headers.
-kver() {
-	find /usr/src -maxdepth 1 -name 'linux-headers-*-amd64' -printf '%f\n' 2>/dev/null |
-		sed 's/^linux-headers-//' | sort -V | tail -n 1
-}
+# kver: the kernel the module is built for and the VM boots.
+kver() { "$(dirname "${BASH_SOURCE[0]}")/kver.sh"; }
 
 # image_missing: linux-image-KVER when its kernel or modules are absent.
 image_missing() {

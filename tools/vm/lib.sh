@@ -38,11 +38,10 @@ VM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VM_B=${BUILD_DIR:-$VM_TOP/build}
 VM_DIR=$VM_B/vm
 
-# The kernel is the one whose headers the module is built against (same rule
-# as the Makefile): the newest /usr/src/linux-headers-*-amd64.
+# The kernel is the one whose headers the module is built against (the
+# Makefile's rule, in kver.sh).
 if [[ -z ${KVER:-} ]]; then
-	KVER=$(find /usr/src -maxdepth 1 -name 'linux-headers-*-amd64' -printf '%f\n' 2>/dev/null |
-		sed 's/^linux-headers-//' | sort -V | tail -n 1)
+	KVER=$("$VM_TOP/tools/vm/kver.sh")
 fi
 VM_KERNEL=${VM_KERNEL:-/boot/vmlinuz-$KVER}
 VM_MODDIR=${VM_MODDIR:-/lib/modules/$KVER}
