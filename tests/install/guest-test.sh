@@ -323,7 +323,7 @@ phase1() {
 
 # ---- boot 2: everything came back on its own ---------------------------------
 phase2() {
-	local out line n t p st version debs left
+	local out line n t p st version debs left ko before after cursor
 
 	mapfile -t debs < <(find "$dir/debs" -maxdepth 1 -name '*.deb' | sort)
 	version=$(dpkg-deb -f "${debs[0]}" Version)
@@ -398,6 +398,9 @@ phase2() {
 	fi
 	# Upgrade in place (the same packages again): DKMS rebuilds the
 	# module, the service and its store stay as they are.
+	ko=/lib/modules/$kver/updates/dkms/mq.ko
+	before=$(stat -c %Y "$ko" 2>/dev/null || echo 0)
+	sleep 1 # a rebuilt module's mtime differs by at least a second
 	t=$(now)
 	if out=$(run timeout 3000 apt-get install -y --reinstall "${debs[@]}"); then
 		ok reinstall "apt-get install --reinstall of the four packages ($(elapsed "$t") s)"
@@ -407,10 +410,12 @@ phase2() {
 	fi
 	emit "TIME reinstall $(elapsed "$t")"
 	out=$(dkms status -m mq 2>/dev/null)
-	if grep -Eq "^mq/$version, $kver, [^:]*: installed" <<<"$out" && [[ $(grep -c . <<<"$out") == 1 ]]; then
-		ok reinstall-dkms "$out"
+	after=$(stat -c %Y "$ko" 2>/dev/null || echo 0)
+	if grep -Eq "^mq/$version, $kver, [^:]*: installed" <<<"$out" && [[ $(grep -c . <<<"$out") == 1 ]] &&
+		((after > before)); then
+		ok reinstall-dkms "$out; $ko rebuilt (mtime $before -> $after)"
 	else
-		fail reinstall-dkms "dkms status after the reinstall: '${out:-nothing}'"
+		fail reinstall-dkms "after the reinstall: dkms status '${out:-nothing}', $ko mtime $before -> $after"
 	fi
 	line=$(store_line)
 	if [[ $(systemctl is-active mq.service) == active && $line == "$(store_real): state ok"* ]]; then
@@ -420,6 +425,7 @@ phase2() {
 	fi
 
 	# Purge: the store is detached first, and nothing is left behind.
+	cursor=$(journalctl -n 0 --show-cursor --no-pager -q 2>/dev/null | sed -n 's/^-- cursor: //p')
 	t=$(now)
 	if out=$(run timeout 600 apt-get purge -y mqctl mq-dkms libmq-dev libmq1); then
 		ok purge "apt-get purge of the four packages ($(elapsed "$t") s)"
@@ -427,11 +433,12 @@ phase2() {
 		fail purge "apt-get purge failed"
 		show purge "$out"
 	fi
-	out=$(journalctl -b -u mq.service --no-pager -q -o cat 2>&1 | grep 'store detached cleanly' | tail -n 1)
+	out=$(journalctl -b -u mq.service --after-cursor="$cursor" --no-pager -q -o cat 2>&1 |
+		grep 'store detached cleanly' | tail -n 1)
 	if [[ -n $out ]]; then
 		ok purge-detach "the removal stopped mq.service: '$out'"
 	else
-		fail purge-detach "no 'store detached cleanly' in this boot's mq.service journal"
+		fail purge-detach "no 'store detached cleanly' in mq.service's journal since the purge began"
 	fi
 	left=()
 	for p in /var/lib/dkms/mq /usr/src/mq-"$version" /etc/mq /etc/modprobe.d/mq.conf \
