@@ -107,6 +107,11 @@ finish() {
 # mqctl store show's first line, or its error.
 store_line() { timeout 30 mqctl store show 2>&1 | head -n 1; }
 
+# The packages, as check-install.sh put them there, and their version.
+mapfile -t debs < <(find "$dir/debs" -maxdepth 1 -name '*.deb' | sort)
+version=
+((${#debs[@]} == 0)) || version=$(dpkg-deb -f "${debs[0]}" Version)
+
 boot=$(($(cat "$state/boot" 2>/dev/null || echo 0) + 1))
 printf '%s\n' "$boot" >"$state/boot"
 sync
@@ -114,15 +119,12 @@ emit "BOOT $boot $kver"
 
 # ---- boot 1: install, configure, write, reboot -----------------------------
 phase1() {
-	local t p pkg st vers out line version
+	local t p pkg st vers out line
 
-	# The packages, as check-install.sh put them there.
-	mapfile -t debs < <(find "$dir/debs" -maxdepth 1 -name '*.deb' | sort)
 	if ((${#debs[@]} != 4)); then
 		fail debs "expected 4 .debs in $dir/debs, found ${#debs[@]}"
 		finish
 	fi
-	version=$(dpkg-deb -f "${debs[0]}" Version)
 	emit "INFO packages: $(printf '%s ' "${debs[@]##*/}")"
 
 	t=$(now)
@@ -247,12 +249,12 @@ phase1() {
 	mqctl queue del ringtest >/dev/null 2>&1
 
 	# The store on the second disk, named in mq.conf, attached by mq.service.
-	p=$(realpath -e "$store_dev" 2>/dev/null)
+	p=$(store_real)
 	out=$(cat "/sys/class/block/${p##*/}/serial" 2>/dev/null)
-	if [[ -b $p && $out == mq-store ]]; then
+	if [[ $p != "$store_dev" && -b $p && $out == mq-store ]]; then
 		ok store-disk "$store_dev is $p, the host's store disk (serial $out)"
 	else
-		fail store-disk "$store_dev -> '${p:-nothing}' serial '$out', expected a disk with serial mq-store"
+		fail store-disk "$store_dev -> '$p' serial '$out', expected a disk with serial mq-store"
 	fi
 	if [[ -f $mqconf ]]; then
 		ok mq-conf-shipped "$mqconf shipped by mqctl ($(grep -c . "$mqconf") lines)"
@@ -267,8 +269,9 @@ phase1() {
 		run timeout 120 mqctl store format "$store_dev" force
 	fi
 	printf 'store=%s\n' "$store_dev" >>"$mqconf"
-	# As the README: mqctl's postinst enabled and started mq.service; with
-	# no store named it said so, and a restart attaches the one now named.
+	# As the README: the packages enabled and started mq.service (mqctl's
+	# postinst, or mq-dkms's once the module is built); with no store named
+	# it said so, and a restart attaches the one now named.
 	if [[ $was_active == active ]]; then
 		ok started-by-postinst "the packages' postinst started mq.service"
 	else
@@ -323,10 +326,7 @@ phase1() {
 
 # ---- boot 2: everything came back on its own ---------------------------------
 phase2() {
-	local out line n t p st version debs left ko before after cursor
-
-	mapfile -t debs < <(find "$dir/debs" -maxdepth 1 -name '*.deb' | sort)
-	version=$(dpkg-deb -f "${debs[0]}" Version)
+	local out line n t p st left ko before after cursor
 
 	out=$(systemctl is-active mq.service 2>&1)
 	if [[ $out == active ]]; then

@@ -130,8 +130,10 @@ run() { # run CMD...: into the build log; on failure show its end
 		die "failed: $*"
 	fi
 }
-in_root() { run chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+# chroot_env CMD...: CMD in the image, with a clean environment.
+chroot_env() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 	DEBIAN_FRONTEND=noninteractive LC_ALL=C "$@"; }
+in_root() { run chroot_env "$@"; }
 
 log "debootstrap $suite ($variant, ${#packages[@]} packages and their dependencies) from $mirror into $tmp (log: BUILD.log there)"
 include=$(
@@ -205,8 +207,7 @@ kver=${kvers[0]}
 [[ -r $root/boot/initrd.img-$kver ]] || die "no initrd.img-$kver in $root/boot"
 [[ -d $root/usr/src/linux-headers-$kver ]] || die "no linux-headers-$kver: DKMS could not build for the image's kernel"
 # The image's own lsinitramfs: the host need not have initramfs-tools.
-initrd_files=$(chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-	LC_ALL=C lsinitramfs "/boot/initrd.img-$kver" 2>>"$buildlog") ||
+initrd_files=$(chroot_env lsinitramfs "/boot/initrd.img-$kver" 2>>"$buildlog") ||
 	die "lsinitramfs initrd.img-$kver (in the image) failed: see $buildlog"
 for m in virtio_pci virtio_blk ext4; do
 	grep -q "/$m\.ko" <<<"$initrd_files" ||
